@@ -1,0 +1,71 @@
+/**
+ * denial-of-wallet: the invocation rate in the current minute far above the function's seasonal
+ * expectation, beyond its learned burstiness. Fires within the minute the surge crosses the
+ * threshold, and states the projected extra cost per hour and per day.
+ */
+import { Severity } from '../core/alert.ts';
+import { log10p, overdispersedLogTail } from '../profiler/stats.ts';
+import { num, usd, usdPerInvocation } from './cost.ts';
+import { detectorParams } from './pack.ts';
+import type { Detector } from './types.ts';
+
+const DEFAULTS = {
+  minRatio: 8,
+  peakMultiple: 1.5,
+  minCount: 20,
+  log10p: -9,
+  minExpectedPerHour: 0.5,
+  highUsdPerDay: 10,
+  criticalUsdPerDay: 100,
+  highRatio: 50,
+};
+
+export const denialOfWallet: Detector = {
+  id: 'denial-of-wallet',
+  handles: ['invocation'],
+  detect(ev, _obs, p, ctx) {
+    const k = detectorParams(ctx.pack, 'denial-of-wallet', DEFAULTS);
+    const r = p.rate;
+    const c = r.minuteCount;
+    if (c < k.minCount) return undefined;
+    if (!p.rateTrusted(ev.time, ctx.settings)) return undefined;
+    const expectedHour = r.expectedForHour(r.curHour);
+    if (expectedHour < k.minExpectedPerHour) return undefined; // dormant-wakeup's territory
+    const lambda = expectedHour / 60;
+    if (c < k.minRatio * lambda || c < k.peakMultiple * r.peakMinute()) return undefined;
+    const lp = log10p(overdispersedLogTail(c, lambda, r.dispersion));
+    if (lp > k.log10p) return undefined;
+
+    const ratio = c / Math.max(lambda, 1e-9);
+    const perInv = usdPerInvocation(p, ctx.pack);
+    const extraPerHour = (c - lambda) * 60 * perInv;
+    const extraPerDay = extraPerHour * 24;
+    let severity: number = Severity.Medium;
+    if (extraPerDay >= k.highUsdPerDay || ratio >= k.highRatio) severity = Severity.High;
+    if (extraPerDay >= k.criticalUsdPerDay) severity = Severity.Critical;
+    const minuteStart = r.curMinute * 60_000;
+    return {
+      kind: 'denial-of-wallet',
+      object: 'invocation-rate',
+      time: ev.time,
+      start: minuteStart,
+      severity,
+      analyticType: 3,
+      title: 'Invocation-rate surge (possible denial of wallet)',
+      desc:
+        `${p.fn.name}: ${num(c)} invocations in one minute vs a seasonal baseline of ${num(lambda)}/min ` +
+        `(${num(ratio)}x, above its busiest learned minute of ${num(r.peakMinute())}); if sustained this adds about ` +
+        `${usd(extraPerHour)}/hour, ${usd(extraPerDay)}/day.`,
+      measures: [
+        { parameter: 'invocations_per_minute', observed: c, baseline: +lambda.toFixed(3), type: 'Volume Analysis', pattern: 'SURGE' },
+      ],
+      extra: {
+        ratio: +ratio.toFixed(2),
+        projected_extra_usd_per_hour: +extraPerHour.toFixed(4),
+        projected_extra_usd_per_day: +extraPerDay.toFixed(2),
+        usd_per_invocation: perInv,
+        log10_p: +lp.toFixed(1),
+      },
+    };
+  },
+};

@@ -1,0 +1,180 @@
+/**
+ * The engine: profile → detect → score for normalized events. Holds one profile per function
+ * (bounded by an LRU), runs the detectors that handle each event kind, and hands findings to the
+ * scorer. Pure with respect to I/O and clock: time is the events' time.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Alert } from '../core/alert.ts';
+import { functionKey, type FnEvent, type FunctionRef } from '../core/events.ts';
+import { defaultPack, type ModelPack } from '../detectors/pack.ts';
+import { enabledDetectors } from '../detectors/registry.ts';
+import type { DetectContext, Detector } from '../detectors/types.ts';
+import { DEFAULT_PROFILER_SETTINGS, FunctionProfile, type Observation, type ProfilerSettings } from '../profiler/profile.ts';
+import { BASELINE_SCHEMA, type BaselineSnapshot } from '../profiler/snapshot.ts';
+import { Scorer } from '../scorer/scorer.ts';
+
+export interface EngineOptions {
+  /** Detector pack (default: models/default.yaml) */
+  models?: ModelPack;
+  /** Start from saved baselines */
+  baseline?: BaselineSnapshot;
+  /** Most functions profiled at once; the least recently seen are evicted beyond it */
+  maxFunctions?: number;
+}
+
+/** Settings the profiler takes from a pack. */
+export function profilerSettings(pack: ModelPack): ProfilerSettings {
+  return {
+    ...DEFAULT_PROFILER_SETTINGS,
+    learningMs: pack.learning.hours * 3_600_000,
+    minInvocationsForDuration: pack.learning.minInvocationsForDuration,
+    relearnMs: pack.deploy.relearnMinutes * 60_000,
+  };
+}
+
+/**
+ * @example
+ * const engine = new Engine({}, (alert) => console.log(alert.finding_info.desc));
+ * engine.observe(invocationEvent);
+ */
+export class Engine {
+  readonly pack: ModelPack;
+  readonly settings: ProfilerSettings;
+  readonly scorer: Scorer;
+  readonly profiles: LRUCache<string, FunctionProfile>;
+  /** function name → keys of profiles with that name, to join identities missing account or region */
+  private readonly byName = new Map<string, string[]>();
+  private readonly detectors: Record<FnEvent['kind'], Detector[]>;
+  private readonly ctx: DetectContext;
+  private readonly obs: Observation = { closedHours: 0, isNew: false, isNewAction: false, durationExceeded: false };
+  private readonly taps = new Set<(a: Alert) => void>();
+  watermark = -Infinity;
+  evicted = 0;
+
+  constructor(opts: EngineOptions, emit: (a: Alert) => void) {
+    this.pack = opts.models ?? defaultPack();
+    this.settings = profilerSettings(this.pack);
+    this.detectors = enabledDetectors(this.pack);
+    this.ctx = { pack: this.pack, settings: this.settings };
+    this.scorer = new Scorer(this.pack, (a) => {
+      emit(a);
+      for (const t of this.taps) t(a);
+    });
+    this.profiles = new LRUCache<string, FunctionProfile>({
+      max: opts.maxFunctions ?? 1_000_000,
+      dispose: (_p, key, reason) => {
+        if (reason === 'evict') this.evicted++;
+        this.forgetName(key);
+      },
+    });
+    if (opts.baseline) this.restore(opts.baseline);
+  }
+
+  /** Adds a listener for alerts; returns its remover. */
+  tap(fn: (a: Alert) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
+  }
+
+  /** Profiles the event and runs the detectors that handle its kind. */
+  observe(ev: FnEvent): void {
+    if (ev.time > this.watermark) this.watermark = ev.time;
+    const p = this.resolve(ev.fn, ev.time);
+    const obs = this.obs;
+    switch (ev.kind) {
+      case 'invocation':
+        p.observeInvocation(ev, this.settings, obs);
+        break;
+      case 'egress':
+        p.observeEgress(ev, obs);
+        break;
+      case 'resource_access':
+        p.observeResource(ev, this.settings, obs);
+        break;
+      case 'change':
+        p.observeChange(ev, this.settings);
+        break;
+    }
+    const ds = this.detectors[ev.kind];
+    for (let i = 0; i < ds.length; i++) {
+      const f = ds[i]!.detect(ev, obs, p, this.ctx);
+      if (f) this.scorer.accept(f, p.fn);
+    }
+  }
+
+  /** Event time moved on with no events. Detectors are event-driven; this only moves the watermark. */
+  advance(t: number): void {
+    if (t > this.watermark) this.watermark = t;
+  }
+
+  /** End of input. Findings are raised as evidence arrives, so there is nothing pending to flush. */
+  finish(): void {}
+
+  /** Finds or creates the profile for a function, joining partial identities by name. */
+  private resolve(fn: FunctionRef, t: number): FunctionProfile {
+    const key = functionKey(fn);
+    const hit = this.profiles.get(key);
+    if (hit) return hit;
+    const keys = this.byName.get(fn.name);
+    if (keys) {
+      for (const k of keys) {
+        const p = this.profiles.get(k);
+        if (!p) continue;
+        if (compatible(p.fn, fn)) {
+          // Upgrade a partial identity (no account/region) when a fuller one arrives.
+          if ((fn.account && !p.fn.account) || (fn.region && !p.fn.region)) {
+            p.fn.account ??= fn.account;
+            p.fn.region ??= fn.region;
+            const nk = functionKey(p.fn);
+            if (nk !== k) {
+              this.profiles.delete(k);
+              this.profiles.set(nk, p);
+              this.rememberName(fn.name, nk);
+            }
+          }
+          return p;
+        }
+      }
+    }
+    const p = new FunctionProfile(fn, t, this.settings);
+    this.profiles.set(key, p);
+    this.rememberName(fn.name, key);
+    return p;
+  }
+
+  private rememberName(name: string, key: string): void {
+    const ks = this.byName.get(name);
+    if (!ks) this.byName.set(name, [key]);
+    else if (!ks.includes(key)) ks.push(key);
+  }
+
+  private forgetName(key: string): void {
+    const name = key.slice(key.indexOf('/', key.indexOf('/') + 1) + 1);
+    const ks = this.byName.get(name);
+    if (!ks) return;
+    const i = ks.indexOf(key);
+    if (i >= 0) ks.splice(i, 1);
+    if (ks.length === 0) this.byName.delete(name);
+  }
+
+  /** The learned baselines. */
+  snapshot(): BaselineSnapshot {
+    const functions: Record<string, unknown>[] = [];
+    for (const p of this.profiles.values()) functions.push(p.toJSON());
+    return { schema: BASELINE_SCHEMA, watermark: Number.isFinite(this.watermark) ? this.watermark : 0, createdAt: new Date().toISOString(), functions };
+  }
+
+  private restore(snap: BaselineSnapshot): void {
+    for (const j of snap.functions) {
+      const p = FunctionProfile.fromJSON(j, this.settings);
+      const key = functionKey(p.fn);
+      this.profiles.set(key, p);
+      this.rememberName(p.fn.name, key);
+    }
+    if (snap.watermark > this.watermark) this.watermark = snap.watermark;
+  }
+}
+
+function compatible(a: FunctionRef, b: FunctionRef): boolean {
+  return (!a.account || !b.account || a.account === b.account) && (!a.region || !b.region || a.region === b.region);
+}

@@ -1,0 +1,61 @@
+/**
+ * Saved baselines: the format `fnwatch train` writes, `replay --baseline` and `investigate
+ * --baseline` read, and the service snapshots on an interval and at shutdown. Schema-versioned JSON
+ * (one file, `baseline.json`), written atomically (temp file + fsync + rename).
+ */
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../core/contracts.ts';
+
+export const BASELINE_SCHEMA = 'fnwatch.baseline/1';
+export const BASELINE_FILE = 'baseline.json';
+
+export interface BaselineSnapshot {
+  schema: typeof BASELINE_SCHEMA;
+  /** Event-time watermark when taken (ms) */
+  watermark: number;
+  /** Wall-clock time when taken (ISO) */
+  createdAt: string;
+  /** Profiles, as `FunctionProfile.toJSON()` */
+  functions: Record<string, unknown>[];
+}
+
+/**
+ * Writes a snapshot to `dir/baseline.json` atomically.
+ *
+ * @example
+ * saveBaseline('./baselines', pipeline.snapshot());
+ */
+export function saveBaseline(dir: string, snap: BaselineSnapshot): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, BASELINE_FILE);
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JSON.stringify(snap));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return path;
+}
+
+/**
+ * Reads `dir/baseline.json` (or a path to the file itself). A missing or foreign file is a
+ * one-line {@link UsageError}.
+ */
+export function loadBaseline(dirOrFile: string): BaselineSnapshot {
+  const path = dirOrFile.endsWith('.json') ? dirOrFile : join(dirOrFile, BASELINE_FILE);
+  if (!existsSync(path)) throw new UsageError(`no baseline at ${path} (write one with: fnwatch train <inputs> --out DIR)`);
+  let snap: BaselineSnapshot;
+  try {
+    snap = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`baseline ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (snap?.schema !== BASELINE_SCHEMA || !Array.isArray(snap.functions)) {
+    throw new UsageError(`baseline ${path} has schema ${JSON.stringify(snap?.schema)}, expected ${BASELINE_SCHEMA}`);
+  }
+  return snap;
+}
