@@ -1,0 +1,254 @@
+/**
+ * Scoring alerts against labels: per attack detected or missed and time-to-detect; recall per
+ * kind; false alerts per 100 function-days, split into the learning period and after it; how many
+ * false alerts were high severity; confounders alerted above their allowed severity.
+ *
+ * Pure: alerts and labels in, a scorecard out.
+ */
+import type { Alert } from '../../src/core/alert.ts';
+import { severityName } from '../../src/core/alert.ts';
+
+/** Labels written by the scenario generator (datasets/generator). */
+export interface Labels {
+  seed?: number;
+  start: number;
+  end: number;
+  /** end of the learning period (dataset-wide); per function it is also first-seen + learning */
+  learningEnd: number;
+  functions: { name: string; account?: string; region?: string; profile?: string }[];
+  attacks: LabeledWindow[];
+  confounders?: (LabeledWindow & { mustNotAlertAbove?: string })[];
+}
+
+export interface LabeledWindow {
+  id: string;
+  function: string;
+  kind: string;
+  /** alert kinds that count as catching it */
+  expect?: string[];
+  start: number;
+  end: number;
+  description?: string;
+}
+
+export interface AttackResult {
+  id: string;
+  function: string;
+  kind: string;
+  detected: boolean;
+  /** ms from attack start to the first matching alert */
+  timeToDetectMs?: number;
+  alertKinds: string[];
+  firstAlert?: string;
+}
+
+export interface Scorecard {
+  dataset?: string;
+  attacks: AttackResult[];
+  recall: number;
+  recallByKind: Record<string, { detected: number; total: number; recall: number }>;
+  medianTimeToDetectMsByKind: Record<string, number | null>;
+  alerts: number;
+  truePositiveAlerts: number;
+  falseAlerts: { learning: number; afterLearning: number; highSeverity: number; afterLearningHighSeverity: number };
+  functionDays: { learning: number; afterLearning: number };
+  falseAlertsPer100FunctionDays: { learning: number; afterLearning: number };
+  confounderViolations: { id: string; kind: string; function: string; alert: string; severity: string }[];
+  falseAlertList: { time: string; function: string; kind: string; severity: string; desc: string }[];
+}
+
+export interface ScoreOptions {
+  /** alerts this long after an attack's end still count for it (detectors judge closed windows) */
+  graceMs?: number;
+  /** dataset name for the report */
+  dataset?: string;
+}
+
+const SEVERITY_RANK: Record<string, number> = { informational: 1, low: 2, medium: 3, high: 4, critical: 5 };
+
+/** First raise of each finding (an Update of an open alert is not a new alert). */
+export function uniqueAlerts(alerts: readonly Alert[]): Alert[] {
+  const seen = new Map<string, Alert>();
+  for (const a of alerts) {
+    const prior = seen.get(a.finding_info.uid);
+    if (!prior) seen.set(a.finding_info.uid, a);
+    else if (a.severity_id > prior.severity_id) seen.set(a.finding_info.uid, { ...prior, severity_id: a.severity_id });
+  }
+  return [...seen.values()].sort((x, y) => x.time - y.time);
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Scores alerts against labels.
+ *
+ * @example
+ * const card = scoreAlerts(alerts, labels);
+ * card.recall; // 0.96
+ */
+export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: ScoreOptions = {}): Scorecard {
+  const grace = opts.graceMs ?? 2 * 3_600_000;
+  const alerts = uniqueAlerts(allAlerts);
+  const fnOf = (a: Alert) => a.resources[0]?.name ?? '';
+  const kindOf = (a: Alert) => a.finding_info.types[0];
+  const explained = new Set<Alert>();
+
+  const attacks: AttackResult[] = labels.attacks.map((w) => {
+    const during = alerts.filter((a) => fnOf(a) === w.function && a.time >= w.start && a.time <= w.end + grace);
+    for (const a of during) explained.add(a); // an attack's side effects are not false alarms
+    const expect = new Set(w.expect ?? [w.kind]);
+    const hits = during.filter((a) => expect.has(kindOf(a)));
+    const first = hits[0];
+    return {
+      id: w.id,
+      function: w.function,
+      kind: w.kind,
+      detected: first !== undefined,
+      ...(first ? { timeToDetectMs: Math.max(0, first.time - w.start), firstAlert: first.finding_info.desc } : {}),
+      alertKinds: [...new Set(during.map(kindOf))],
+    };
+  });
+
+  const recallByKind: Scorecard['recallByKind'] = {};
+  const ttd: Record<string, number[]> = {};
+  for (const r of attacks) {
+    const k = (recallByKind[r.kind] ??= { detected: 0, total: 0, recall: 0 });
+    k.total++;
+    if (r.detected) {
+      k.detected++;
+      (ttd[r.kind] ??= []).push(r.timeToDetectMs!);
+    }
+  }
+  for (const k of Object.values(recallByKind)) k.recall = k.total ? k.detected / k.total : 0;
+  const medianTimeToDetectMsByKind: Record<string, number | null> = {};
+  for (const kind of Object.keys(recallByKind)) medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
+
+  const confounderViolations: Scorecard['confounderViolations'] = [];
+  for (const c of labels.confounders ?? []) {
+    const limit = SEVERITY_RANK[(c.mustNotAlertAbove ?? 'medium').toLowerCase()] ?? 3;
+    for (const a of alerts) {
+      if (fnOf(a) !== c.function || a.time < c.start || a.time > c.end + grace || explained.has(a)) continue;
+      if (a.severity_id > limit) {
+        confounderViolations.push({ id: c.id, kind: c.kind, function: c.function, alert: kindOf(a), severity: severityName(a.severity_id) });
+      }
+    }
+  }
+
+  const falseAlerts = { learning: 0, afterLearning: 0, highSeverity: 0, afterLearningHighSeverity: 0 };
+  const falseAlertList: Scorecard['falseAlertList'] = [];
+  for (const a of alerts) {
+    if (explained.has(a)) continue;
+    const learning = a.time < labels.learningEnd;
+    if (learning) falseAlerts.learning++;
+    else falseAlerts.afterLearning++;
+    if (a.severity_id >= 4) {
+      falseAlerts.highSeverity++;
+      if (!learning) falseAlerts.afterLearningHighSeverity++;
+    }
+    falseAlertList.push({ time: new Date(a.time).toISOString(), function: fnOf(a), kind: kindOf(a), severity: severityName(a.severity_id), desc: a.finding_info.desc });
+  }
+
+  const nFn = labels.functions.length;
+  const day = 86_400_000;
+  const functionDays = {
+    learning: (nFn * Math.max(0, labels.learningEnd - labels.start)) / day,
+    afterLearning: (nFn * Math.max(0, labels.end - labels.learningEnd)) / day,
+  };
+  const per100 = (n: number, d: number) => (d > 0 ? (100 * n) / d : 0);
+  const detected = attacks.filter((a) => a.detected).length;
+  return {
+    ...(opts.dataset ? { dataset: opts.dataset } : {}),
+    attacks,
+    recall: attacks.length ? detected / attacks.length : 1,
+    recallByKind,
+    medianTimeToDetectMsByKind,
+    alerts: alerts.length,
+    truePositiveAlerts: explained.size,
+    falseAlerts,
+    functionDays,
+    falseAlertsPer100FunctionDays: {
+      learning: +per100(falseAlerts.learning, functionDays.learning).toFixed(3),
+      afterLearning: +per100(falseAlerts.afterLearning, functionDays.afterLearning).toFixed(3),
+    },
+    confounderViolations,
+    falseAlertList,
+  };
+}
+
+/** Combines scorecards of several datasets into one (sums, recomputed ratios). */
+export function combineScorecards(cards: Scorecard[]): Scorecard {
+  const attacks = cards.flatMap((c) => c.attacks);
+  const recallByKind: Scorecard['recallByKind'] = {};
+  const ttd: Record<string, number[]> = {};
+  for (const r of attacks) {
+    const k = (recallByKind[r.kind] ??= { detected: 0, total: 0, recall: 0 });
+    k.total++;
+    if (r.detected) {
+      k.detected++;
+      (ttd[r.kind] ??= []).push(r.timeToDetectMs!);
+    }
+  }
+  for (const k of Object.values(recallByKind)) k.recall = k.detected / k.total;
+  const medianTimeToDetectMsByKind: Record<string, number | null> = {};
+  for (const kind of Object.keys(recallByKind)) medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
+  const sum = (f: (c: Scorecard) => number) => cards.reduce((s, c) => s + f(c), 0);
+  const falseAlerts = {
+    learning: sum((c) => c.falseAlerts.learning),
+    afterLearning: sum((c) => c.falseAlerts.afterLearning),
+    highSeverity: sum((c) => c.falseAlerts.highSeverity),
+    afterLearningHighSeverity: sum((c) => c.falseAlerts.afterLearningHighSeverity),
+  };
+  const functionDays = { learning: sum((c) => c.functionDays.learning), afterLearning: sum((c) => c.functionDays.afterLearning) };
+  return {
+    dataset: cards.map((c) => c.dataset).filter(Boolean).join(', '),
+    attacks,
+    recall: attacks.length ? attacks.filter((a) => a.detected).length / attacks.length : 1,
+    recallByKind,
+    medianTimeToDetectMsByKind,
+    alerts: sum((c) => c.alerts),
+    truePositiveAlerts: sum((c) => c.truePositiveAlerts),
+    falseAlerts,
+    functionDays,
+    falseAlertsPer100FunctionDays: {
+      learning: functionDays.learning ? +((100 * falseAlerts.learning) / functionDays.learning).toFixed(3) : 0,
+      afterLearning: functionDays.afterLearning ? +((100 * falseAlerts.afterLearning) / functionDays.afterLearning).toFixed(3) : 0,
+    },
+    confounderViolations: cards.flatMap((c) => c.confounderViolations),
+    falseAlertList: cards.flatMap((c) => c.falseAlertList),
+  };
+}
+
+/** The scorecard as Markdown. */
+export function scorecardMarkdown(c: Scorecard): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const dur = (ms: number | null | undefined) => (ms == null ? '—' : ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+  const out: string[] = [];
+  out.push(`# fnwatch scorecard${c.dataset ? `: ${c.dataset}` : ''}`, '');
+  out.push(`- Attacks detected: **${c.attacks.filter((a) => a.detected).length} / ${c.attacks.length}** (recall ${pct(c.recall)})`);
+  out.push(`- Alerts: ${c.alerts} (${c.truePositiveAlerts} on attacks)`);
+  out.push(`- False alerts after learning: **${c.falseAlerts.afterLearning}** = **${c.falseAlertsPer100FunctionDays.afterLearning} per 100 function-days** (${c.functionDays.afterLearning.toFixed(1)} function-days), ${c.falseAlerts.afterLearningHighSeverity} high severity`);
+  out.push(`- False alerts during learning: ${c.falseAlerts.learning} = ${c.falseAlertsPer100FunctionDays.learning} per 100 function-days (${c.functionDays.learning.toFixed(1)} function-days)`);
+  out.push(`- Confounders alerted above their allowed severity: ${c.confounderViolations.length}`, '');
+  out.push('## Recall by attack kind', '', '| kind | detected | recall | median time to detect |', '|---|---|---|---|');
+  for (const [k, v] of Object.entries(c.recallByKind).sort()) {
+    out.push(`| ${k} | ${v.detected}/${v.total} | ${pct(v.recall)} | ${dur(c.medianTimeToDetectMsByKind[k])} |`);
+  }
+  out.push('', '## Attacks', '', '| id | function | kind | detected | time to detect | alert kinds |', '|---|---|---|---|---|---|');
+  for (const a of c.attacks) {
+    out.push(`| ${a.id} | ${a.function} | ${a.kind} | ${a.detected ? 'yes' : '**missed**'} | ${dur(a.timeToDetectMs)} | ${a.alertKinds.join(', ')} |`);
+  }
+  if (c.falseAlertList.length) {
+    out.push('', '## False alerts', '', '| time | function | kind | severity | explanation |', '|---|---|---|---|---|');
+    for (const f of c.falseAlertList.slice(0, 200)) out.push(`| ${f.time} | ${f.function} | ${f.kind} | ${f.severity} | ${f.desc.replace(/\|/g, '\\|')} |`);
+  }
+  if (c.confounderViolations.length) {
+    out.push('', '## Confounder violations', '', '| id | kind | function | alert | severity |', '|---|---|---|---|---|');
+    for (const v of c.confounderViolations) out.push(`| ${v.id} | ${v.kind} | ${v.function} | ${v.alert} | ${v.severity} |`);
+  }
+  return out.join('\n') + '\n';
+}
