@@ -20,6 +20,8 @@ export interface EngineOptions {
   baseline?: BaselineSnapshot;
   /** Most functions profiled at once; the least recently seen are evicted beyond it */
   maxFunctions?: number;
+  /** Called after each event is profiled and scored, with the function's profile (reports, metrics) */
+  observer?: (ev: FnEvent, profile: FunctionProfile) => void;
 }
 
 /** Settings the profiler takes from a pack. */
@@ -48,6 +50,7 @@ export class Engine {
   private readonly ctx: DetectContext;
   private readonly obs: Observation = { closedHours: 0, isNew: false, isNewAction: false, durationExceeded: false };
   private readonly taps = new Set<(a: Alert) => void>();
+  private readonly observer?: (ev: FnEvent, profile: FunctionProfile) => void;
   watermark = -Infinity;
   evicted = 0;
 
@@ -67,6 +70,7 @@ export class Engine {
         this.forgetName(key);
       },
     });
+    this.observer = opts.observer;
     if (opts.baseline) this.restore(opts.baseline);
   }
 
@@ -100,6 +104,7 @@ export class Engine {
       const f = ds[i]!.detect(ev, obs, p, this.ctx);
       if (f) this.scorer.accept(f, p.fn);
     }
+    this.observer?.(ev, p);
   }
 
   /** Event time moved on with no events. Detectors are event-driven; this only moves the watermark. */

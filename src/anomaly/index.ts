@@ -1,0 +1,16 @@
+/**
+ * The univariate streaming anomaly core: {@link StreamingAnomalyScorer} and its building blocks.
+ */
+export { LevelNovelty, RangeNovelty } from './novelty.ts';
+export { RobustLevel } from './robust-level.ts';
+export { DEFAULT_SEASONAL, SeasonalProfile, type SeasonalOptions } from './seasonal.ts';
+export {
+  DEFAULT_ALERT_THRESHOLD,
+  DEFAULT_ANOMALY_OPTIONS,
+  NAB_ANOMALY_OPTIONS,
+  StreamingAnomalyScorer,
+  type AnomalyExplanation,
+  type AnomalyScorerState,
+  type AnomalyView,
+  type StreamingAnomalyOptions,
+} from './scorer.ts';

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixtureDir, invocationRecord, ndjson, reportLine } from '../sources/files/testing.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/fnwatch.js', import.meta.url));
+const INVICTUS = '/work/shared/datasets/cloudtrail-invictus/CloudTrail';
+const fx = fixtureDir('fnwatch-replay-cli-');
+afterAll(() => fx.remove());
+
+const T0 = Date.UTC(2024, 0, 1, 0);
+const HOUR = 3_600_000;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function fnwatch(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'replay', ...args], { env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+  });
+}
+
+/** 30 hours of an hourly function calling api.stripe.com, then once a host never seen. */
+function egressStory(): unknown[] {
+  const rows: unknown[] = [];
+  for (let h = 0; h < 30; h++) {
+    const t = T0 + h * HOUR;
+    const host = h === 28 ? 'evil.example.net' : 'api.stripe.com';
+    const egress = `${new Date(t + 10).toISOString()}\treq-${h}\tINFO\t{"fnwatch":"egress","host":"${host}","port":443,"proto":"tls"}\n`;
+    rows.push({ logGroup: '/aws/lambda/orders', logStream: '2024/01/01/[$LATEST]abc', owner: '111111111111', region: 'us-east-1', timestamp: t + 10, message: egress });
+    rows.push({ logGroup: '/aws/lambda/orders', logStream: '2024/01/01/[$LATEST]abc', owner: '111111111111', region: 'us-east-1', timestamp: t + 20, message: reportLine(`req-${h}`, 30) });
+  }
+  return rows;
+}
+
+describe('fnwatch replay', () => {
+  it('replays the Invictus CloudTrail dataset cleanly', async () => {
+    const summary = join(fx.dir, 'invictus-summary.json');
+    const r = await fnwatch(INVICTUS, '--summary-json', summary);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    expect(Object.keys(s).slice(0, 6)).toEqual(['records', 'log_events', 'events', 'control_messages', 'dead_letter', 'alerts']);
+    expect(Object.keys(s.events)).toEqual(['invocation', 'resource_access', 'egress', 'change']);
+    expect(s.records).toBeGreaterThan(0);
+    expect(s.events.resource_access + s.events.change).toBeGreaterThan(0);
+    expect(s.dead_letter).toBe(0);
+    expect(s.files).toBe(55);
+    expect(r.stdout).toMatch(/^Replayed 55 files/);
+    expect(r.stdout).toContain(`records           ${s.records.toLocaleString('en-US')}`);
+  });
+
+  it('writes alerts, dead letters and the summary, and prints alerts grouped by function', async () => {
+    fx.write('story/logs.ndjson.gz', ndjson(egressStory()) + '{"logGroup": "/aws/lambda/orders", "timest\n', true);
+    fx.write('story/kinesis/shard-000.ndjson', ndjson([invocationRecord('billing', '1', T0 + 5 * HOUR)]));
+    fx.write('story/README.md', '# recording notes\n');
+    const alerts = join(fx.dir, 'out', 'alerts.ndjson');
+    const dead = join(fx.dir, 'out', 'dead.ndjson');
+    const summary = join(fx.dir, 'out', 'summary.json');
+    const r = await fnwatch(join(fx.dir, 'story'), '--alerts', alerts, '--dead-letter', dead, '--summary-json', summary);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    expect(s).toMatchObject({ records: 1, log_events: 61, events: { invocation: 31, egress: 30 }, dead_letter: 1, alerts: 1, files: 2 });
+    const written = readFileSync(alerts, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(written).toHaveLength(s.alerts);
+    expect(written[0]).toMatchObject({ class_uid: 2004, finding_info: { types: ['new-egress-host'] }, resources: [{ name: 'orders' }] });
+    const letters = readFileSync(dead, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(letters).toEqual([expect.objectContaining({ reason: 'bad-json', position: { file: join(fx.dir, 'story', 'logs.ndjson.gz'), line: 61 } })]);
+    expect(r.stdout).toContain('1 alert (1 finding) on 1 function:');
+    expect(r.stdout).toMatch(/\norders {2}\(111111111111, us-east-1\)\n {2}(MEDIUM {3}|HIGH {5})new-egress-host {6}2024-01-02T04:00:00\.010Z {2}orders connected to evil\.example\.net/);
+    expect(r.stdout).toMatch(/dead letters +1 {2}\(bad-json ×1; first at .*logs\.ndjson\.gz:61; written to /);
+    expect(r.stdout).toMatch(/skipped files +1\n {4}.*README\.md: not a replay input: not JSON/);
+  });
+
+  it('keeps only the --from/--to range, given as ISO-8601 or epoch ms', async () => {
+    const path = fx.write('range.ndjson', ndjson(egressStory()));
+    const summary = join(fx.dir, 'range.json');
+    const r = await fnwatch(path, '--from', '2024-01-01T05:00Z', '--to', String(T0 + 10 * HOUR), '--summary-json', summary, '--quiet');
+    expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    expect(s).toMatchObject({ log_events: 10, events: { invocation: 5, egress: 5 }, filtered: 50 });
+  });
+
+  it('fails with one line and exit code 2 on bad input, before writing anything', async () => {
+    const missing = join(fx.dir, 'no-such-dir');
+    const summary = join(fx.dir, 'never.json');
+    const filter = fx.write('filter.json', JSON.stringify({ events: [{ logStreamName: 's', timestamp: T0, message: 'x', eventId: '1' }], searchedLogStreams: [] }));
+    const runs = await Promise.all([
+      fnwatch(missing, '--summary-json', summary),
+      fnwatch(filter, '--summary-json', summary, '--alerts', join(fx.dir, 'never.ndjson')),
+      fnwatch(filter, '--from', '1704067200'),
+      fnwatch(filter, '--log-group', 'g', '--from', '2024-01-02', '--to', '2024-01-01'),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    for (const r of runs) expect(r.stderr).toMatch(/^fnwatch: [^\n]+\n$/);
+    expect(runs[0]!.stderr).toBe(`fnwatch: no such file or directory: ${missing}\n`);
+    expect(runs[1]!.stderr).toContain(`${filter}: aws logs filter-log-events output does not name its log group; pass --log-group NAME`);
+    expect(runs[2]!.stderr).toContain('looks like epoch seconds');
+    expect(runs[3]!.stderr).toContain('empty time range');
+    expect(existsSync(summary)).toBe(false);
+    expect(existsSync(join(fx.dir, 'never.ndjson'))).toBe(false);
+  });
+});

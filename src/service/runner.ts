@@ -1,0 +1,84 @@
+/**
+ * The runner: pulls batches from a source, runs them through the pipeline, hands the alerts to the
+ * sink and acknowledges the batch only once the sink holds them durably. Acks flow back to the
+ * source, which checkpoints over contiguous acknowledged work only (at-least-once).
+ *
+ * One batch at a time: the pipeline is synchronous and ordered, and fetching waits for processing
+ * (the source's bounded queue is the backpressure).
+ */
+import type { Alert } from '../core/alert.ts';
+import type { Sink, Source } from '../core/contracts.ts';
+import type { Pipeline } from '../pipeline/pipeline.ts';
+
+export interface RunnerHooks {
+  /** after each batch: items, alerts raised, processing ms */
+  onBatch?: (info: { items: number; alerts: number; ms: number; watermark?: number }) => void;
+  /** a sink write failed; the runner retries it (the batch stays unacknowledged meanwhile) */
+  onSinkError?: (err: unknown, attempt: number) => void;
+}
+
+export interface RunnerOptions {
+  /** first retry delay when the sink fails (doubles, capped at 30 s) */
+  sinkRetryMs?: number;
+  /** stop retrying the sink after this many attempts and fail the run (default: never) */
+  maxSinkAttempts?: number;
+}
+
+/**
+ * @example
+ * const runner = new Runner(source, pipeline, sink);
+ * await runner.run(); // until the source ends or runner.stop() is called
+ */
+export class Runner {
+  private stopping = false;
+  batches = 0;
+  items = 0;
+  alerts = 0;
+
+  constructor(
+    private readonly source: Source,
+    private readonly pipeline: Pipeline,
+    private readonly sink: Sink,
+    private readonly hooks: RunnerHooks = {},
+    private readonly opts: RunnerOptions = {},
+  ) {}
+
+  /** Processes batches until the source ends (or `stop()`), then flushes the sink. */
+  async run(): Promise<void> {
+    for await (const batch of this.source.batches()) {
+      const t0 = performance.now();
+      const raised: Alert[] = this.pipeline.processBatch(batch.items);
+      if (batch.watermark !== undefined) this.pipeline.advance(batch.watermark);
+      if (raised.length > 0) await this.writeWithRetry(raised);
+      await batch.ack();
+      this.batches++;
+      this.items += batch.items.length;
+      this.alerts += raised.length;
+      this.hooks.onBatch?.({ items: batch.items.length, alerts: raised.length, ms: performance.now() - t0, watermark: batch.watermark });
+      if (this.stopping) break;
+    }
+    this.pipeline.finish();
+    await this.sink.flush();
+  }
+
+  private async writeWithRetry(alerts: Alert[]): Promise<void> {
+    let delay = this.opts.sinkRetryMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.sink.write(alerts);
+        return;
+      } catch (err) {
+        this.hooks.onSinkError?.(err, attempt);
+        if (this.opts.maxSinkAttempts !== undefined && attempt >= this.opts.maxSinkAttempts) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  }
+
+  /** Stops fetching: the current batch finishes, is acknowledged, and `run()` returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.source.close();
+  }
+}
