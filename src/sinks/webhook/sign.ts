@@ -16,7 +16,8 @@
  * bytes. A secret file or variable may hold several secrets separated by whitespace. Secret values
  * never appear in errors or logs.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { readFileSync } from 'node:fs';
 import type { Alert } from '../../core/alert.ts';
 import { UsageError } from '../../core/contracts.ts';
@@ -124,7 +125,8 @@ export function batchMessageId(keys: readonly string[]): string {
  * sign(key, 'msg_1', 1767896435, Buffer.from('{}')); // → 'v1,K5oZfzN9…='
  */
 export function sign(key: Buffer, id: string, timestampSec: number, body: Buffer | string): string {
-  return 'v1,' + createHmac('sha256', key).update(`${id}.${timestampSec}.`).update(body).digest('base64');
+  // The reference implementation signs; fnwatch only adds key parsing, rotation and message ids.
+  return new Webhook(key, { format: 'raw' }).sign(id, new Date(timestampSec * 1000), body);
 }
 
 /**
