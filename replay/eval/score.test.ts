@@ -57,6 +57,21 @@ describe('scoreAlerts', () => {
     expect(card.confounderViolations).toEqual([{ id: 'c1', kind: 'flash-crowd', function: 'd', alert: 'denial-of-wallet', severity: 'High' }]);
   });
 
+  it('says why a missed attack was missed and how each confounder scored', () => {
+    expect(card.attacks[2]!.missReason).toBe('no alert on c during the attack or 2.0 h after (wanted new-resource-access)');
+    expect(card.attacks[0]!.missReason).toBeUndefined();
+    const late = scoreAlerts([alert('v1', 'c', 'new-resource-access', 7 * D + 5 * H), alert('v2', 'c', 'error-spike', 7 * D + 10)], labels);
+    expect(late.attacks[2]!.missReason).toBe('alerts on c were error-spike, not new-resource-access; a new-resource-access alert on c came 4.0 h after its end');
+    expect(card.confounders).toEqual([
+      { dataset: 't', id: 'c1', function: 'd', kind: 'flash-crowd', limit: 'medium', alerts: 1, alertKinds: ['denial-of-wallet'], maxSeverity: 'High', verdict: 'violation' },
+    ]);
+    expect(scoreAlerts([], labels).confounders[0]).toMatchObject({ alerts: 0, maxSeverity: null, verdict: 'quiet' });
+    expect(scoreAlerts([alert('w', 'd', 'denial-of-wallet', 8 * D, 2)], labels).confounders[0]).toMatchObject({ alerts: 1, maxSeverity: 'Low', verdict: 'within-limit' });
+    const md = scorecardMarkdown(combineScorecards([card, scoreAlerts([], labels, { dataset: 'u' })]));
+    expect(md).toContain('| t | x3 | c | secret-grab | **missed** | — |  | no alert on c');
+    expect(md).toContain('| u | c1 | d | flash-crowd | 0 | — | medium | no alert |');
+  });
+
   it('combines datasets and renders Markdown', () => {
     const both = combineScorecards([card, card]);
     expect(both.attacks).toHaveLength(6);

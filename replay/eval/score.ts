@@ -32,6 +32,8 @@ export interface LabeledWindow {
 }
 
 export interface AttackResult {
+  /** Dataset the attack is from (set when scored with `opts.dataset`) */
+  dataset?: string;
   id: string;
   function: string;
   kind: string;
@@ -40,6 +42,24 @@ export interface AttackResult {
   timeToDetectMs?: number;
   alertKinds: string[];
   firstAlert?: string;
+  /** Why a missed attack was missed, as far as the alerts tell */
+  missReason?: string;
+}
+
+/** What happened on a confounder's function in its window (alerts explained by an attack left out). */
+export interface ConfounderResult {
+  dataset?: string;
+  id: string;
+  function: string;
+  kind: string;
+  /** The allowed maximum severity */
+  limit: string;
+  alerts: number;
+  alertKinds: string[];
+  /** Highest severity raised, null when nothing alerted */
+  maxSeverity: string | null;
+  /** `quiet`: no alert; `within-limit`: alerts at or under the limit; `violation`: above it */
+  verdict: 'quiet' | 'within-limit' | 'violation';
 }
 
 export interface Scorecard {
@@ -54,6 +74,8 @@ export interface Scorecard {
   functionDays: { learning: number; afterLearning: number };
   falseAlertsPer100FunctionDays: { learning: number; afterLearning: number };
   confounderViolations: { id: string; kind: string; function: string; alert: string; severity: string }[];
+  /** Every labelled confounder and how it scored */
+  confounders: ConfounderResult[];
   falseAlertList: { time: string; function: string; kind: string; severity: string; desc: string }[];
 }
 
@@ -105,12 +127,14 @@ export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: S
     const hits = during.filter((a) => expect.has(kindOf(a)));
     const first = hits[0];
     return {
+      ...(opts.dataset ? { dataset: opts.dataset } : {}),
       id: w.id,
       function: w.function,
       kind: w.kind,
       detected: first !== undefined,
       ...(first ? { timeToDetectMs: Math.max(0, first.time - w.start), firstAlert: first.finding_info.desc } : {}),
       alertKinds: [...new Set(during.map(kindOf))],
+      ...(first ? {} : { missReason: missReason(w, during, alerts, expect, grace) }),
     };
   });
 
@@ -129,14 +153,33 @@ export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: S
   for (const kind of Object.keys(recallByKind)) medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
 
   const confounderViolations: Scorecard['confounderViolations'] = [];
+  const confounders: ConfounderResult[] = [];
   for (const c of labels.confounders ?? []) {
-    const limit = SEVERITY_RANK[(c.mustNotAlertAbove ?? 'medium').toLowerCase()] ?? 3;
+    const limitName = (c.mustNotAlertAbove ?? 'medium').toLowerCase();
+    const limit = SEVERITY_RANK[limitName] ?? 3;
+    let n = 0;
+    let worst = 0;
+    const kinds = new Set<string>();
     for (const a of alerts) {
       if (fnOf(a) !== c.function || a.time < c.start || a.time > c.end + grace || explained.has(a)) continue;
+      n++;
+      worst = Math.max(worst, a.severity_id);
+      kinds.add(kindOf(a));
       if (a.severity_id > limit) {
         confounderViolations.push({ id: c.id, kind: c.kind, function: c.function, alert: kindOf(a), severity: severityName(a.severity_id) });
       }
     }
+    confounders.push({
+      ...(opts.dataset ? { dataset: opts.dataset } : {}),
+      id: c.id,
+      function: c.function,
+      kind: c.kind,
+      limit: limitName,
+      alerts: n,
+      alertKinds: [...kinds],
+      maxSeverity: n ? severityName(worst) : null,
+      verdict: n === 0 ? 'quiet' : worst > limit ? 'violation' : 'within-limit',
+    });
   }
 
   const falseAlerts = { learning: 0, afterLearning: 0, highSeverity: 0, afterLearningHighSeverity: 0 };
@@ -176,8 +219,24 @@ export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: S
       afterLearning: +per100(falseAlerts.afterLearning, functionDays.afterLearning).toFixed(3),
     },
     confounderViolations,
+    confounders,
     falseAlertList,
   };
+}
+
+/** Why no alert of an expected kind caught an attack: nothing on the function, other kinds, or the right kind at the wrong time. */
+function missReason(w: LabeledWindow, during: readonly Alert[], alerts: readonly Alert[], expect: ReadonlySet<string>, graceMs: number): string {
+  const wanted = [...expect].join(' or ');
+  const outside = alerts.find((a) => a.resources[0]?.name === w.function && expect.has(a.finding_info.types[0]));
+  const outsideNote = outside
+    ? `; a ${outside.finding_info.types[0]} alert on ${w.function} came ${outside.time < w.start ? `${fmtGap(w.start - outside.time)} before the attack` : `${fmtGap(outside.time - w.end)} after its end`}`
+    : '';
+  if (during.length === 0) return `no alert on ${w.function} during the attack or ${fmtGap(graceMs)} after (wanted ${wanted})${outsideNote}`;
+  return `alerts on ${w.function} were ${[...new Set(during.map((a) => a.finding_info.types[0]))].join(', ')}, not ${wanted}${outsideNote}`;
+}
+
+function fmtGap(ms: number): string {
+  return ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 /** Combines scorecards of several datasets into one (sums, recomputed ratios). */
@@ -219,6 +278,7 @@ export function combineScorecards(cards: Scorecard[]): Scorecard {
       afterLearning: functionDays.afterLearning ? +((100 * falseAlerts.afterLearning) / functionDays.afterLearning).toFixed(3) : 0,
     },
     confounderViolations: cards.flatMap((c) => c.confounderViolations),
+    confounders: cards.flatMap((c) => c.confounders ?? []),
     falseAlertList: cards.flatMap((c) => c.falseAlertList),
   };
 }
@@ -232,15 +292,27 @@ export function scorecardMarkdown(c: Scorecard): string {
   out.push(`- Attacks detected: **${c.attacks.filter((a) => a.detected).length} / ${c.attacks.length}** (recall ${pct(c.recall)})`);
   out.push(`- Alerts: ${c.alerts} (${c.truePositiveAlerts} on attacks)`);
   out.push(`- False alerts after learning: **${c.falseAlerts.afterLearning}** = **${c.falseAlertsPer100FunctionDays.afterLearning} per 100 function-days** (${c.functionDays.afterLearning.toFixed(1)} function-days), ${c.falseAlerts.afterLearningHighSeverity} high severity`);
+  out.push(`- High-severity false alerts: ${c.falseAlerts.highSeverity} (${c.falseAlerts.afterLearningHighSeverity} after learning)`);
   out.push(`- False alerts during learning: ${c.falseAlerts.learning} = ${c.falseAlertsPer100FunctionDays.learning} per 100 function-days (${c.functionDays.learning.toFixed(1)} function-days)`);
   out.push(`- Confounders alerted above their allowed severity: ${c.confounderViolations.length}`, '');
   out.push('## Recall by attack kind', '', '| kind | detected | recall | median time to detect |', '|---|---|---|---|');
   for (const [k, v] of Object.entries(c.recallByKind).sort()) {
     out.push(`| ${k} | ${v.detected}/${v.total} | ${pct(v.recall)} | ${dur(c.medianTimeToDetectMsByKind[k])} |`);
   }
-  out.push('', '## Attacks', '', '| id | function | kind | detected | time to detect | alert kinds |', '|---|---|---|---|---|---|');
+  // Attack ids repeat across generated datasets: name the dataset when there are several.
+  const several = new Set(c.attacks.map((a) => a.dataset)).size > 1;
+  const ds = (x: { dataset?: string }) => (several ? `${x.dataset ?? ''} | ` : '');
+  const esc = (t: string) => t.replace(/\|/g, '\\|');
+  out.push('', '## Attacks', '', `| ${several ? 'dataset | ' : ''}id | function | kind | detected | time to detect | alert kinds | why missed |`, `|${several ? '---|' : ''}---|---|---|---|---|---|---|`);
   for (const a of c.attacks) {
-    out.push(`| ${a.id} | ${a.function} | ${a.kind} | ${a.detected ? 'yes' : '**missed**'} | ${dur(a.timeToDetectMs)} | ${a.alertKinds.join(', ')} |`);
+    out.push(`| ${ds(a)}${a.id} | ${a.function} | ${a.kind} | ${a.detected ? 'yes' : '**missed**'} | ${dur(a.timeToDetectMs)} | ${a.alertKinds.join(', ')} | ${a.missReason ? esc(a.missReason) : ''} |`);
+  }
+  if (c.confounders?.length) {
+    out.push('', '## Confounders', '', `| ${several ? 'dataset | ' : ''}id | function | kind | alerts | max severity | allowed | verdict |`, `|${several ? '---|' : ''}---|---|---|---|---|---|---|`);
+    for (const f of c.confounders) {
+      const verdict = f.verdict === 'violation' ? '**violation**' : f.verdict === 'quiet' ? 'no alert' : 'within limit';
+      out.push(`| ${ds(f)}${f.id} | ${f.function} | ${f.kind} | ${f.alerts}${f.alertKinds.length ? ` (${f.alertKinds.join(', ')})` : ''} | ${f.maxSeverity ?? '—'} | ${f.limit} | ${verdict} |`);
+    }
   }
   if (c.falseAlertList.length) {
     out.push('', '## False alerts', '', '| time | function | kind | severity | explanation |', '|---|---|---|---|---|');

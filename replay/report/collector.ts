@@ -698,7 +698,7 @@ function uncharted(key: string, a: ReportAlert, alerts: number[], maxSeverity: n
   };
 }
 
-function learned(items: Map<string, SeenEntry>): LearnedItem[] {
+function learned(items: ReadonlyMap<string, readonly [first: number, last: number, count: number]>): LearnedItem[] {
   const out: LearnedItem[] = [];
   for (const [item, [first, last, count]] of items) out.push({ item, first, last, count });
   return out.sort((x, y) => x.first - y.first || x.item.localeCompare(y.item));

@@ -15,6 +15,7 @@ import { UsageError } from '../core/contracts.ts';
 import { formatTime } from '../core/time.ts';
 import { Pipeline, type PipelineOptions } from '../pipeline/pipeline.ts';
 import { loadBaseline, saveBaseline } from '../profiler/snapshot.ts';
+import { TestReceiver } from '../sinks/testing/receiver.ts';
 import { createLogsClient } from '../sources/cloudwatch-logs/client.ts';
 import { FAKE_AWS_ENV, useFakeAwsEnv } from '../sources/cloudwatch-logs/testing/aws-env.ts';
 import { HOUR, investigationScenario, putLogEvents, TRAIL_GROUP, type LambdaLogWriter } from '../sources/cloudwatch-logs/testing/lambda-dataset.ts';
@@ -166,6 +167,33 @@ describe('fnwatch investigate (command line)', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!doctype html>/i);
     for (const name of ['orders-api', 'billing-cron', 'exfil.example.net:8443']) expect(page).toContain(name);
+  });
+
+  it('delivers the alerts to a --webhook-url (signed) and to --alerts alike', async () => {
+    const secret = 'whsec_' + Buffer.from('investigate-test-secret-0123456789').toString('base64');
+    const rx = await TestReceiver.start({ format: 'ocsf', secret });
+    try {
+      const file = join(tmp, 'webhook-alerts.ndjson');
+      const r = await run(process.execPath, [
+        'bin/fnwatch.js', 'investigate',
+        '--log-group-prefix', '/aws/lambda/',
+        '--cloudtrail-log-group', TRAIL_GROUP,
+        '--learn-from', formatTime(T0),
+        '--from', formatTime(FROM),
+        '--to', formatTime(TO),
+        '--alerts', file,
+        '--webhook-url', rx.url,
+        '--outbox', join(tmp, 'outbox'),
+      ], { env: { ...env, AWS_ENDPOINT_URL: moto.endpoint, FNWATCH_WEBHOOK_SECRET: secret }, cwd: join(import.meta.dirname, '../..') });
+      const written = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
+      expect(written).toEqual(direct({ parser: { cloudTrailLogGroups: [TRAIL_GROUP] } }, T0).alerts);
+      expect(written.length).toBeGreaterThan(0);
+      expect(rx.problems).toEqual([]);
+      expect(rx.accepted().map((a) => a.doc)).toEqual(written);
+      expect(r.stderr).toContain(`webhook: delivered ${written.length} alert(s)`);
+    } finally {
+      await rx.close();
+    }
   });
 
   it('names an unknown log group in one line and exits non-zero', async () => {

@@ -6,7 +6,8 @@
  *
  *   fnwatch investigate --log-group-prefix /aws/lambda/orders- --learn-from -3d --from -6h
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { Command, Option } from 'commander';
@@ -22,6 +23,8 @@ import { DEFAULT_FILTER_RATE, FilterLogEventsSource, type RangeProgress } from '
 import { resolveLogGroups, type LogGroupRef } from '../sources/cloudwatch-logs/groups.ts';
 import { RateLimiter } from '../sources/cloudwatch-logs/throttle.ts';
 import { ReportCollector, writeHtmlReport } from '../../replay/report/index.ts';
+import { addSinkOptions, type SinkCliOptions } from '../sinks/cli.ts';
+import { AlertDelivery } from './delivery.ts';
 
 /** Distinct egress destinations and actions remembered per function and window. */
 const SET_CAP = 256;
@@ -361,30 +364,11 @@ export function formatInvestigation(r: InvestigationResult): string {
   return lines.join('\n') + '\n';
 }
 
-/** An NDJSON alert file, written as alerts arrive and synced at the end. */
-class NdjsonFile {
-  private readonly fd: number;
-  constructor(readonly path: string) {
-    try {
-      this.fd = openSync(path, 'w');
-    } catch (err) {
-      throw new UsageError(`cannot write alerts to ${path}: ${(err as Error).message}`);
-    }
-  }
-  write(value: unknown): void {
-    writeSync(this.fd, JSON.stringify(value) + '\n');
-  }
-  close(): void {
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-  }
-}
-
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-interface CliOptions {
+interface CliOptions extends SinkCliOptions {
   logGroup?: string[];
   logGroupPrefix?: string[];
   from: string;
@@ -392,7 +376,6 @@ interface CliOptions {
   learnFrom?: string;
   baseline?: string;
   cloudtrailLogGroup?: string[];
-  alerts?: string;
   report?: string;
   models?: string;
   requestsPerSecond: string;
@@ -441,7 +424,7 @@ function progressBar(): Pick<InvestigateOptions, 'onProgress' | 'onPhaseEnd'> {
  * register(new Command('fnwatch'));
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('investigate')
     .description('pull CloudWatch Logs for a time range, run them through the detectors, and summarise per function what changed and what alerted')
     .option('--log-group <name>', 'log group name or ARN (repeatable)', collect)
@@ -451,10 +434,11 @@ export function register(program: Command): void {
     .option('--learn-from <time>', 'learn baselines from this time up to --from first; alerts raised while learning are suppressed')
     .option('--baseline <dir>', 'start from a baseline saved by `fnwatch train` or the service')
     .option('--cloudtrail-log-group <name>', 'log group with CloudTrail records, for API calls by the functions (repeatable)', collect)
-    .option('--alerts <file>', 'write the alerts (OCSF Detection Findings) to this file, one JSON object per line')
     .option('--report <file>', 'write an HTML report (per-function series, findings) to this file')
     .option('--models <file>', 'detector pack (default: models/default.yaml)')
-    .addOption(new Option('--requests-per-second <n>', 'FilterLogEvents request budget (the AWS default quota is 5/s per account and region)').default(String(DEFAULT_FILTER_RATE)))
+    .addOption(new Option('--requests-per-second <n>', 'FilterLogEvents request budget (the AWS default quota is 5/s per account and region)').default(String(DEFAULT_FILTER_RATE)));
+  addSinkOptions(cmd)
+    .addHelpText('after', '\nAlerts go to every sink asked for (--alerts, --webhook-url) as they are raised, and are flushed before the command exits;\nan alert a webhook did not accept makes the exit code 1 (it stays in the outbox for the next run).')
     .action(async (o: CliOptions) => {
       if (!o.logGroup && !o.logGroupPrefix) throw new UsageError('name the log groups to read: --log-group NAME or --log-group-prefix PREFIX');
       const now = Date.now();
@@ -468,7 +452,7 @@ export function register(program: Command): void {
       const region = await client.config.region().catch((err: unknown) => {
         throw logsError(err, 'investigate');
       });
-      const out = o.alerts ? new NdjsonFile(o.alerts) : undefined;
+      const delivery = await AlertDelivery.open(o);
       const report = o.report ? new ReportCollector({ models }) : undefined;
       try {
         const result = await investigate({
@@ -483,13 +467,23 @@ export function register(program: Command): void {
           models,
           region,
           requestsPerSecond: rps,
-          onAlert: out ? (a) => out.write(a) : undefined,
+          onAlert: delivery.empty ? undefined : (a) => delivery.push(a),
           report,
           ...progressBar(),
         });
+        // A delivery failure is reported after the summary and the report: the investigation itself is complete.
+        let deliveryError: unknown;
+        let deliveryNotes: string[] = [];
+        try {
+          deliveryNotes = await delivery.finish();
+        } catch (err) {
+          deliveryError = err;
+        }
         process.stdout.write(formatInvestigation(result));
-        if (out) process.stderr.write(`wrote ${plural(result.alerts.length, 'alert')} to ${out.path}\n`);
+        if (o.alerts && !deliveryError) process.stderr.write(`wrote ${plural(result.alerts.length, 'alert')} to ${o.alerts}\n`);
+        for (const note of deliveryNotes) process.stderr.write(`${note}\n`);
         if (report && o.report) {
+          mkdirSync(dirname(o.report), { recursive: true });
           const written = await writeHtmlReport(o.report, {
             title: 'fnwatch investigate',
             collector: report,
@@ -505,8 +499,9 @@ export function register(program: Command): void {
           });
           process.stderr.write(`wrote the report to ${written.path}\n`);
         }
+        if (deliveryError) throw deliveryError;
       } finally {
-        out?.close();
+        await delivery.close();
         client.destroy();
       }
     });

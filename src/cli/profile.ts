@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../core/contracts.ts';
+import { functionKey } from '../core/events.ts';
 import { defaultPack, loadPack } from '../detectors/pack.ts';
 import { profilerSettings } from '../pipeline/engine.ts';
 import { describeProfile, egressAllowlist, leastPrivilegePolicy } from '../profiler/export.ts';
@@ -13,6 +14,12 @@ import { FunctionProfile } from '../profiler/profile.ts';
 import { loadBaseline } from '../profiler/snapshot.ts';
 import { globMatch } from '../detectors/pack.ts';
 
+/**
+ * Adds `profile` to the command line.
+ *
+ * @example
+ * register(program); // fnwatch profile baselines/ --function 'orders-*' --export policies/
+ */
 export function register(program: Command): void {
   program
     .command('profile')
@@ -27,17 +34,33 @@ export function register(program: Command): void {
       const settings = profilerSettings(pack);
       const snap = loadBaseline(dir);
       const profiles = snap.functions
-        .map((j) => FunctionProfile.fromJSON(j, settings))
+        .map((j, i) => {
+          try {
+            return FunctionProfile.fromJSON(j, settings);
+          } catch (err) {
+            throw new UsageError(`baseline ${dir}: function ${i} (${JSON.stringify((j as { fn?: { name?: unknown } })?.fn?.name ?? null)}) cannot be read: ${(err as Error).message}`);
+          }
+        })
         .filter((p) => !opts.function || globMatch(opts.function, p.fn.name))
-        .sort((a, b) => a.fn.name.localeCompare(b.fn.name));
+        .sort((a, b) => a.fn.name.localeCompare(b.fn.name) || functionKey(a.fn).localeCompare(functionKey(b.fn)));
       if (profiles.length === 0) throw new UsageError(`no function${opts.function ? ` matching ${opts.function}` : ''} in ${dir}`);
-      if (opts.export) mkdirSync(opts.export, { recursive: true });
+      if (opts.export) {
+        try {
+          mkdirSync(opts.export, { recursive: true });
+        } catch (err) {
+          throw new UsageError(`cannot write to ${opts.export}: ${(err as Error).message}`);
+        }
+      }
+      // The same name in two accounts or regions would write the same files: those get account and region in the name.
+      const nameCount = new Map<string, number>();
+      for (const p of profiles) nameCount.set(p.fn.name, (nameCount.get(p.fn.name) ?? 0) + 1);
       const out: unknown[] = [];
       for (const p of profiles) {
         const policy = leastPrivilegePolicy(p);
         const egress = egressAllowlist(p);
         if (opts.export) {
-          const safe = p.fn.name.replace(/[^\w.-]/g, '_');
+          const unique = nameCount.get(p.fn.name) === 1 ? p.fn.name : `${p.fn.name}.${p.fn.account ?? '-'}.${p.fn.region ?? '-'}`;
+          const safe = unique.replace(/[^\w.-]/g, '_');
           writeFileSync(join(opts.export, `${safe}.policy.json`), JSON.stringify(policy, null, 2) + '\n');
           writeFileSync(join(opts.export, `${safe}.egress.json`), JSON.stringify(egress, null, 2) + '\n');
         }

@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TestReceiver } from '../sinks/testing/receiver.ts';
 import { fixtureDir, invocationRecord, ndjson, reportLine } from '../sources/files/testing.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/fnwatch.js', import.meta.url));
 const INVICTUS = '/work/shared/datasets/cloudtrail-invictus/CloudTrail';
+const DEMO = fileURLToPath(new URL('../../datasets/demo/kinesis', import.meta.url));
 const fx = fixtureDir('fnwatch-replay-cli-');
 afterAll(() => fx.remove());
 
@@ -108,5 +111,53 @@ describe('fnwatch replay', () => {
     expect(runs[3]!.stderr).toContain('empty time range');
     expect(existsSync(summary)).toBe(false);
     expect(existsSync(join(fx.dir, 'never.ndjson'))).toBe(false);
+  });
+
+  it('delivers every alert of the demo to a --webhook-url, signed, as well as to --alerts, and writes --report', async () => {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const secretFile = fx.write('webhook.secret', secret + '\n');
+    // The receiver checks each request's signature with verifyWebhook (and the standardwebhooks library); failures land in rx.problems.
+    const rx = await TestReceiver.start({ format: 'ocsf', secret });
+    try {
+      const alerts = join(fx.dir, 'demo', 'alerts.ndjson');
+      const summary = join(fx.dir, 'demo', 'summary.json');
+      const report = join(fx.dir, 'demo', 'report', 'replay.html');
+      const r = await fnwatch(DEMO, '--webhook-url', rx.url, '--webhook-secret-file', secretFile, '--outbox', join(fx.dir, 'demo', 'outbox'), '--alerts', alerts, '--summary-json', summary, '--report', report);
+      expect(r.code).toBe(0);
+      expect(rx.problems).toEqual([]);
+      const written = readFileSync(alerts, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      const s = JSON.parse(readFileSync(summary, 'utf8'));
+      expect(s.alerts).toBeGreaterThan(0);
+      expect(written).toHaveLength(s.alerts);
+      expect(rx.accepted().map((a) => a.doc)).toEqual(written);
+      expect(rx.requests.length).toBeGreaterThan(0);
+      expect(rx.requests.every((q) => q.status === 200)).toBe(true);
+      expect(r.stderr).toContain(`webhook: delivered ${s.alerts} alert(s)`);
+      expect(r.stderr).toContain(`wrote the report to ${report}`);
+      expect(readFileSync(report, 'utf8')).toContain('fnwatch replay');
+    } finally {
+      await rx.close();
+    }
+  }, 60_000);
+
+  it('exits non-zero with one clear line when the webhook rejects the alerts', async () => {
+    const rx = await TestReceiver.start({ format: 'ocsf', respond: () => ({ status: 400, body: 'bad request' }) });
+    try {
+      const outbox = join(fx.dir, 'rejecting', 'outbox');
+      const input = fx.write('rejecting/story.ndjson', ndjson(egressStory()));
+      const r = await fnwatch(input, '--webhook-url', rx.url, '--outbox', outbox, '--quiet');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/\nfnwatch: alert delivery failed: \d+ alert\(s\) rejected by webhook were dead-lettered to [^\n]*dead-letter\.ndjson\n$/);
+      const dead = readFileSync(join(outbox, 'dead-letter.ndjson'), 'utf8').trimEnd().split('\n');
+      expect(dead).toHaveLength(1);
+      expect(rx.requests.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await rx.close();
+    }
+  }, 60_000);
+
+  it('rejects webhook options without --webhook-url before reading anything', async () => {
+    const r = await fnwatch(DEMO, '--outbox', join(fx.dir, 'lonely-outbox'));
+    expect(r).toMatchObject({ code: 2, stderr: 'fnwatch: --outbox needs --webhook-url\n' });
   });
 });

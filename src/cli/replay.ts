@@ -7,10 +7,10 @@
  * Inputs are recognized by content: Kinesis get-records dumps, `aws logs filter-log-events`
  * output (with --log-group), CloudTrail log files, log-event NDJSON, Arrow event files; gzip or not.
  */
-import { closeSync, createWriteStream, mkdirSync, openSync, writeSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { once } from 'node:events';
 import type { Command } from 'commander';
+import { ReportCollector, writePipelineReport } from '../../replay/report/index.ts';
 import { severityName, type Alert } from '../core/alert.ts';
 import { UsageError, type Sink } from '../core/contracts.ts';
 import type { DeadLetter } from '../core/events.ts';
@@ -19,10 +19,12 @@ import { loadPack } from '../detectors/pack.ts';
 import { loadBaseline } from '../profiler/snapshot.ts';
 import { DeadLetterFile } from '../service/dead-letter-file.ts';
 import { ProgressReporter } from '../service/progress.ts';
+import { addSinkOptions, type SinkCliOptions } from '../sinks/cli.ts';
 import { runReplay, totalEvents, type ReplayResult } from '../sources/files/replay.ts';
+import { AlertDelivery } from './delivery.ts';
 
-interface ReplayCliOptions {
-  alerts?: string;
+interface ReplayCliOptions extends SinkCliOptions {
+  report?: string;
   deadLetter?: string;
   summaryJson?: string;
   from?: string;
@@ -43,14 +45,13 @@ const FINDINGS_SHOWN_PER_FUNCTION = 20;
  * register(new Command('fnwatch'));
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('replay')
     .description('replay recorded telemetry files through the detectors and summarise the alerts')
     .argument(
       '<inputs...>',
       'files or directories (recursive): Kinesis get-records dumps, aws logs filter-log-events JSON, CloudTrail log files, log-event NDJSON, .arrow events; gzip accepted',
     )
-    .option('--alerts <file>', 'write the alerts (OCSF Detection Findings) to this file, one JSON object per line')
     .option('--dead-letter <file>', 'write records that could not be read or parsed to this file, one JSON object per line')
     .option('--summary-json <file>', 'write the counts as JSON to this file')
     .option('--from <time>', 'skip items before this time: ISO-8601 (UTC unless an offset is given), epoch ms, or back from now (-6h, 2d)')
@@ -58,14 +59,18 @@ export function register(program: Command): void {
     .option('--log-group <name>', 'log group of aws logs filter-log-events output files (the output does not name it)')
     .option('--baseline <dir>', 'start from a baseline saved by `fnwatch train` or the service')
     .option('--models <file>', 'detector pack (default: models/default.yaml)')
-    .option('--quiet', 'no progress display and no summary on stdout')
+    .option('--report <file.html>', 'write an HTML report (per-function series, baselines, findings) to this file')
+    .option('--quiet', 'no progress display and no summary on stdout');
+  addSinkOptions(cmd)
     .addHelpText(
       'after',
       `
 Formats are recognized by content, not by name; gzip by its magic bytes. Items are replayed in event-time
 order across files (Kinesis records by arrival time, log events by timestamp, CloudTrail records by
 eventTime); what disorder remains inside a file is left to the pipeline, which scores on event time.
-Lines that fit no format are dead letters (counted; kept with --dead-letter), never a reason to stop.`,
+Lines that fit no format are dead letters (counted; kept with --dead-letter), never a reason to stop.
+Alerts go to every sink asked for (--alerts, --webhook-url); they are flushed before the command exits,
+and an alert a webhook did not accept makes the exit code 1 (it stays in the outbox for the next run).`,
     )
     .action(async (inputs: string[], opts: ReplayCliOptions) => {
       await replayCommand(inputs, opts);
@@ -82,10 +87,18 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
   const baseline = opts.baseline ? loadBaseline(opts.baseline) : undefined;
   const models = opts.models ? loadPack(opts.models) : undefined;
 
-  // Output files are opened once the inputs are checked, so a typo in a path leaves no empty outputs behind.
+  // Outputs are opened once the inputs are checked, so a typo in a path leaves no empty outputs behind.
   let summaryFd: number | undefined;
   let deadLetters: DeadLetterFile | undefined;
-  const alertFile = opts.alerts ? new AlertFileSink(opts.alerts) : undefined;
+  let delivery: AlertDelivery | undefined;
+  const alertSink: Sink = {
+    name: 'alerts',
+    write: async (alerts) => delivery?.sink.write(alerts),
+    // AlertDelivery.finish() flushes once, after the replay; a second flush would wait out a down endpoint twice.
+    flush: async () => {},
+    close: async () => delivery?.close(),
+  };
+  const report = opts.report ? new ReportCollector({ models }) : undefined;
   const reasons = new DeadLetterTally();
   const progress = new ProgressReporter({ label: 'replay', enabled: !opts.quiet });
 
@@ -96,15 +109,17 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
       logGroup: opts.logGroup,
       from,
       to,
-      pipeline: { baseline, models },
-      sinks: alertFile ? [alertFile] : [],
+      pipeline: { baseline, models, ...(report ? { observer: report.observer } : {}) },
+      sinks: [alertSink],
+      // The report must see each alert before the observer call for the event that raised it: runReplay calls onAlert as it is raised.
+      ...(report ? { onAlert: report.onAlert } : {}),
       onDeadLetter: (dl) => {
         reasons.add(dl);
         deadLetters?.write(dl);
       },
-      onStart: (stats) => {
+      onStart: async (stats) => {
+        delivery = await AlertDelivery.open(opts);
         if (opts.summaryJson) summaryFd = openOutput(opts.summaryJson, 'the summary');
-        alertFile?.open();
         if (opts.deadLetter) deadLetters = new DeadLetterFile(opts.deadLetter);
         progress.start(stats.bytesTotal);
       },
@@ -115,11 +130,20 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
     });
   } catch (err) {
     if (summaryFd !== undefined) closeSync(summaryFd);
+    await delivery?.close();
     throw err;
   } finally {
     progress.stop();
-    await alertFile?.close();
     await deadLetters?.close();
+  }
+
+  // A delivery failure is reported after the summary and the report: the replay itself is complete.
+  let deliveryError: unknown;
+  let deliveryNotes: string[] = [];
+  try {
+    deliveryNotes = (await delivery?.finish()) ?? [];
+  } catch (err) {
+    deliveryError = err;
   }
 
   if (summaryFd !== undefined) {
@@ -129,9 +153,23 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
       closeSync(summaryFd);
     }
   }
+  if (report && opts.report) {
+    mkdirSync(dirname(opts.report), { recursive: true });
+    const written = await writePipelineReport(opts.report, {
+      title: 'fnwatch replay',
+      pipeline: result.pipeline,
+      collector: report,
+      alerts: result.alerts,
+      dataset: inputs.join(', '),
+      figures: { 'events/s': Math.round(result.eventsPerSecond) },
+    });
+    if (!opts.quiet) process.stderr.write(`wrote the report to ${written.path}\n`);
+  }
   if (!opts.quiet) {
     process.stdout.write(humanSummary(result, reasons, { from, to, alerts: opts.alerts, deadLetter: opts.deadLetter }));
+    for (const note of deliveryNotes) process.stderr.write(`${note}\n`);
   }
+  if (deliveryError) throw deliveryError;
 }
 
 /** `--from`/`--to`: epoch ms, or what {@link parseTime} reads (ISO-8601, relative to now). */
@@ -152,56 +190,6 @@ function openOutput(path: string, what: string): number {
     return openSync(path, 'w');
   } catch (err) {
     throw new UsageError(`cannot write ${what} to ${path}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Alerts as NDJSON in a file. A stand-in until the shared sink options (src/sinks/cli.ts:
- * `addSinkOptions`/`sinksFromOptions`) exist; it writes the same one-object-per-line format.
- */
-class AlertFileSink implements Sink {
-  readonly name: string;
-  private out: WriteStream | undefined;
-  private failure: Error | undefined;
-
-  constructor(readonly path: string) {
-    this.name = `file:${path}`;
-  }
-
-  /** Creates (truncates) the file; a path that cannot be written is a UsageError. */
-  open(): void {
-    this.out = createWriteStream('', { fd: openOutput(this.path, 'alerts') });
-    this.out.on('error', (err) => {
-      this.failure ??= err;
-    });
-  }
-
-  async write(alerts: Alert[]): Promise<void> {
-    this.check();
-    const out = this.out;
-    if (!out) throw new Error(`alert file ${this.path} written before open()`);
-    let text = '';
-    for (const a of alerts) text += JSON.stringify(a) + '\n';
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
-    this.check();
-  }
-
-  async flush(): Promise<void> {
-    this.check();
-  }
-
-  async close(): Promise<void> {
-    const out = this.out;
-    if (out && !out.closed && !out.destroyed) {
-      const closed = once(out, 'close').catch(() => undefined);
-      out.end();
-      await closed;
-    }
-    this.check();
-  }
-
-  private check(): void {
-    if (this.failure) throw new UsageError(`cannot write alerts to ${this.path}: ${this.failure.message}`);
   }
 }
 

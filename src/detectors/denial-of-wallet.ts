@@ -1,7 +1,13 @@
 /**
  * denial-of-wallet: the invocation rate in the current minute far above the function's seasonal
- * expectation, beyond its learned burstiness. Fires within the minute the surge crosses the
- * threshold, and states the projected extra cost per hour and per day.
+ * expectation, beyond its learned burstiness, and states the projected extra cost per hour and per
+ * day.
+ *
+ * Bursty workers reach their busiest minutes now and then, for a minute or two; a flood holds its
+ * rate. So a minute above `peakMultiple` × the learned busiest minute fires when the minute before
+ * it was already above the busiest minute too (sustained), or at once when it is `extremeMultiple`
+ * × the busiest minute. Near-silent slots (a quiet API at night) are judged against a floor of
+ * `minExpectedPerHour` rather than skipped: a flood at 3 a.m. is still a flood.
  */
 import { Severity } from '../core/alert.ts';
 import { log10p, overdispersedLogTail } from '../profiler/stats.ts';
@@ -15,6 +21,7 @@ const DEFAULTS = {
   minCount: 20,
   log10p: -9,
   minExpectedPerHour: 0.5,
+  extremeMultiple: 3,
   highUsdPerDay: 10,
   criticalUsdPerDay: 100,
   highRatio: 50,
@@ -29,10 +36,11 @@ export const denialOfWallet: Detector = {
     const c = r.minuteCount;
     if (c < k.minCount) return undefined;
     if (!p.rateTrusted(ev.time, ctx.settings)) return undefined;
-    const expectedHour = r.expectedForHour(r.curHour);
-    if (expectedHour < k.minExpectedPerHour) return undefined; // dormant-wakeup's territory
+    const expectedHour = Math.max(r.expectedForHour(r.curHour), k.minExpectedPerHour);
     const lambda = expectedHour / 60;
-    if (c < k.minRatio * lambda || c < k.peakMultiple * r.peakMinute()) return undefined;
+    const peak = r.peakMinute();
+    if (c < k.minRatio * lambda || c < k.peakMultiple * peak) return undefined;
+    if (c < k.extremeMultiple * peak && r.countLastMinutes(2, ev.time) - c <= peak) return undefined;
     const lp = log10p(overdispersedLogTail(c, lambda, r.dispersion));
     if (lp > k.log10p) return undefined;
 

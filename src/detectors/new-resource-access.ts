@@ -3,14 +3,20 @@
  * new resource when the action is sensitive or mutating (a reader that starts deleting), and
  * bursts of AccessDenied (probing). Plain reads of new objects stay quiet: they are the churn of
  * normal work.
+ *
+ * Non-sensitive novelty waits until the function has shown its repertoire, as in new-egress-host:
+ * the Good-Turing discovery rate of its actions (or action+resource pairs), weighted by whether
+ * other functions make the action, must be at most `maxDiscoveryRate`. Sensitive actions alert
+ * regardless.
  */
 import { Severity } from '../core/alert.ts';
 import type { ResourceAccessEvent } from '../core/events.ts';
 import { afterDeployNote } from './deploy-note.ts';
+import { surprising } from './new-egress-host.ts';
 import { detectorParams, globMatch } from './pack.ts';
 import type { Detector } from './types.ts';
 
-const DEFAULTS = { accessDeniedBurst: 5, accessDeniedWindowMinutes: 10 };
+const DEFAULTS = { accessDeniedBurst: 5, accessDeniedWindowMinutes: 10, maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 };
 const MUTATING = /^(Put|Delete|Create|Update|Attach|Detach|Remove|Set|Modify|Terminate|Run|Invoke|Publish|Send|Add|Tag|Untag|Disable|Stop|Restore|Copy|Write|Batch(Write|Delete))/;
 
 function isSensitive(action: string, patterns: readonly string[]): boolean {
@@ -45,6 +51,10 @@ export const newResourceAccess: Detector = {
     const eventName = ev.action.slice(ev.action.indexOf(':') + 1);
     const mutating = ev.readOnly === false || MUTATING.test(eventName);
     const resource = ev.resources[0] ?? '*';
+    // The fleet counts this function too once it knows the action.
+    const peers = Math.max(0, (ctx.fleet?.actionUsers(ev.action) ?? 0) - (obs.isNewAction ? 0 : 1));
+    const discovery = (obs.isNewAction ? p.actions : p.resources).discoveryRate();
+    if (!sensitive && !surprising(discovery, peers, k)) return undefined;
     let what: string;
     let severity: number;
     if (obs.isNewAction) {
@@ -56,7 +66,7 @@ export const newResourceAccess: Detector = {
     } else {
       return undefined;
     }
-    const knownActions = [...p.actions.items.keys()].filter((a) => a !== ev.action).slice(0, 6);
+    const knownActions = [...p.actions.keys()].filter((a) => a !== ev.action).slice(0, 6);
     return {
       kind: 'new-resource-access',
       object: `${ev.action} ${resource}`,
@@ -72,7 +82,7 @@ export const newResourceAccess: Detector = {
         afterDeployNote(p, ev.time, ctx) + '.',
       measures: [{ parameter: 'api_action_resource', observed: `${ev.action} ${resource}`, baseline: `${p.resources.size} known`, type: 'Frequency', pattern: 'UNSEEN' }],
       evidences: [apiEvidence(ev)],
-      extra: { action: ev.action, resource, sensitive, mutating, source_ip: ev.sourceIp, version: p.version },
+      extra: { action: ev.action, resource, sensitive, mutating, source_ip: ev.sourceIp, version: p.version, peer_functions: peers, discovery_rate: +discovery.toFixed(4) },
     };
   },
 };

@@ -121,9 +121,17 @@ export function defaultPack(): ModelPack {
 
 /** Params of one detector, with the pack's values over the given defaults. */
 export function detectorParams<T extends Record<string, number>>(pack: ModelPack, id: string, defaults: T): T {
+  // Detectors ask on every event; packs are frozen, so the merge is computed once per pack, id and defaults.
+  let byId = paramsCache.get(pack);
+  if (byId === undefined) paramsCache.set(pack, (byId = new Map()));
+  const hit = byId.get(id);
+  if (hit !== undefined && hit.defaults === defaults) return hit.params as T;
   const spec = pack.detectors.find((d) => d.id === id);
-  return { ...defaults, ...(spec?.params ?? {}) } as T;
+  const params = Object.freeze({ ...defaults, ...(spec?.params ?? {}) });
+  byId.set(id, { defaults, params });
+  return params as T;
 }
+const paramsCache = new WeakMap<ModelPack, Map<string, { defaults: object; params: object }>>();
 
 /** Glob match with `*` (any run) and `?` (one char), anchored. */
 export function globMatch(pattern: string, s: string): boolean {

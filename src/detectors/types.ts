@@ -5,6 +5,7 @@
 import type { AlertKind } from '../core/alert.ts';
 import type { FnEvent } from '../core/events.ts';
 import type { Observation, FunctionProfile, ProfilerSettings } from '../profiler/profile.ts';
+import type { FleetView } from '../profiler/fleet.ts';
 import type { ModelPack } from './pack.ts';
 
 /** One measured quantity with its baseline, for the explanation and OCSF `anomaly_analyses`. */
@@ -49,6 +50,8 @@ export interface Finding {
 export interface DetectContext {
   pack: ModelPack;
   settings: ProfilerSettings;
+  /** What other functions do (peer-group prior for novelty); absent: every item counts as unseen by peers */
+  fleet?: FleetView;
 }
 
 /**

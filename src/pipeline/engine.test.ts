@@ -8,7 +8,8 @@ describe('Engine', () => {
     const fn = { name: 'api', account: '111111111111', region: 'us-east-1' };
     const first = new Engine({}, () => {});
     for (const ev of invocations({ fn, minutes: 2 * 24 * 60, rate: diurnal(5), seed: 2 })) first.observe(ev);
-    first.observe({ kind: 'egress', time: T0 + HOUR, fn, host: 'api.stripe.com', port: 443, via: 'instrumentation' });
+    // Connections all along, so the function has shown its repertoire (a low discovery rate).
+    for (let h = 1; h < 48; h++) first.observe({ kind: 'egress', time: T0 + h * HOUR, fn, host: 'api.stripe.com', port: 443, via: 'instrumentation' });
     const snap = JSON.parse(JSON.stringify(first.snapshot()));
 
     const alerts: string[] = [];

@@ -10,6 +10,7 @@ import { defaultPack, type ModelPack } from '../detectors/pack.ts';
 import { enabledDetectors } from '../detectors/registry.ts';
 import type { DetectContext, Detector } from '../detectors/types.ts';
 import { DEFAULT_PROFILER_SETTINGS, FunctionProfile, type Observation, type ProfilerSettings } from '../profiler/profile.ts';
+import { FleetProfile } from '../profiler/fleet.ts';
 import { BASELINE_SCHEMA, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { Scorer } from '../scorer/scorer.ts';
 
@@ -44,8 +45,11 @@ export class Engine {
   readonly settings: ProfilerSettings;
   readonly scorer: Scorer;
   readonly profiles: LRUCache<string, FunctionProfile>;
+  /** Which functions use which egress destinations and API actions (the peer-group prior) */
+  readonly fleet = new FleetProfile();
   /** function name → keys of profiles with that name, to join identities missing account or region */
   private readonly byName = new Map<string, string[]>();
+  private readonly keys = new WeakMap<FunctionRef, { name: string; account?: string; region?: string; key: string }>();
   private readonly detectors: Record<FnEvent['kind'], Detector[]>;
   private readonly ctx: DetectContext;
   private readonly obs: Observation = { closedHours: 0, isNew: false, isNewAction: false, durationExceeded: false };
@@ -58,7 +62,7 @@ export class Engine {
     this.pack = opts.models ?? defaultPack();
     this.settings = profilerSettings(this.pack);
     this.detectors = enabledDetectors(this.pack);
-    this.ctx = { pack: this.pack, settings: this.settings };
+    this.ctx = { pack: this.pack, settings: this.settings, fleet: this.fleet };
     this.scorer = new Scorer(this.pack, (a) => {
       emit(a);
       for (const t of this.taps) t(a);
@@ -104,6 +108,8 @@ export class Engine {
       const f = ds[i]!.detect(ev, obs, p, this.ctx);
       if (f) this.scorer.accept(f, p.fn);
     }
+    // The fleet learns after detection, so detectors see what *other* functions do.
+    if (obs.isNew && ev.kind !== 'invocation' && ev.kind !== 'change') this.noteFleet(ev, p);
     this.observer?.(ev, p);
   }
 
@@ -115,9 +121,22 @@ export class Engine {
   /** End of input. Findings are raised as evidence arrives, so there is nothing pending to flush. */
   finish(): void {}
 
+  /**
+   * `functionKey(fn)`, remembered per ref object. Parsers reuse one ref per function, and a key built
+   * afresh is a new string that the profile map must hash again on every event (~0.25 µs); the
+   * cached string keeps its hash. Checked against the ref's fields in case a ref is changed in place.
+   */
+  private keyOf(fn: FunctionRef): string {
+    const c = this.keys.get(fn);
+    if (c !== undefined && c.name === fn.name && c.account === fn.account && c.region === fn.region) return c.key;
+    const key = functionKey(fn);
+    this.keys.set(fn, { name: fn.name, account: fn.account, region: fn.region, key });
+    return key;
+  }
+
   /** Finds or creates the profile for a function, joining partial identities by name. */
   private resolve(fn: FunctionRef, t: number): FunctionProfile {
-    const key = functionKey(fn);
+    const key = this.keyOf(fn);
     const hit = this.profiles.get(key);
     if (hit) return hit;
     const keys = this.byName.get(fn.name);
@@ -169,9 +188,20 @@ export class Engine {
     return { schema: BASELINE_SCHEMA, watermark: Number.isFinite(this.watermark) ? this.watermark : 0, createdAt: new Date().toISOString(), functions };
   }
 
+  private noteFleet(ev: FnEvent, p: FunctionProfile): void {
+    if (ev.kind === 'egress') {
+      const key = ev.port !== undefined ? `${ev.host}:${ev.port}` : ev.host;
+      if (p.egress.has(key)) this.fleet.noteEgress(key);
+    } else if (ev.kind === 'resource_access' && this.obs.isNewAction && p.actions.has(ev.action)) {
+      this.fleet.noteAction(ev.action);
+    }
+  }
+
   private restore(snap: BaselineSnapshot): void {
     for (const j of snap.functions) {
       const p = FunctionProfile.fromJSON(j, this.settings);
+      for (const key of p.egress.keys()) this.fleet.noteEgress(key);
+      for (const action of p.actions.keys()) this.fleet.noteAction(action);
       const key = functionKey(p.fn);
       this.profiles.set(key, p);
       this.rememberName(p.fn.name, key);

@@ -13,7 +13,8 @@ import { globMatch, type ModelPack } from '../detectors/pack.ts';
 export const OCSF_VERSION = '1.5.0';
 export const PRODUCT_VERSION = '0.1.0';
 
-interface OpenAlert {
+/** An alert whose suppression window is open (saved in service snapshots so a restart does not re-alert). */
+export interface OpenAlert {
   uid: string;
   until: number;
   count: number;
@@ -75,6 +76,26 @@ export class Scorer {
     this.counts.alerts++;
     this.emit(toOcsf(f, fn, uid, 1, entry));
     if (f.time > this.sweepAt) this.sweep(f.time);
+  }
+
+  /**
+   * The open alerts by key, as plain data: the service snapshots them with the baselines so that a
+   * condition still going on after a restart updates its alert instead of raising a new one.
+   *
+   * @example
+   * const saved = scorer.openAlerts();
+   * other.restoreOpenAlerts(saved);
+   */
+  openAlerts(): Array<[string, OpenAlert]> {
+    return [...this.open].map(([k, v]) => [k, { ...v }]);
+  }
+
+  /** Restores alerts saved by {@link Scorer.openAlerts}; malformed entries are ignored. */
+  restoreOpenAlerts(entries: ReadonlyArray<readonly [string, OpenAlert]>): void {
+    for (const [k, v] of entries) {
+      if (typeof k !== 'string' || typeof v?.uid !== 'string' || !Number.isFinite(v.until)) continue;
+      this.open.set(k, { uid: v.uid, until: v.until, count: v.count, severity: v.severity, first: v.first, last: v.last });
+    }
   }
 
   /** Forgets closed suppression windows so memory stays bounded. */

@@ -28,11 +28,15 @@ export class DeadLetterFile {
   private readonly out: WriteStream;
   private failure: Error | undefined;
 
-  constructor(readonly path: string) {
+  /** `append` keeps what the file holds (the long-lived service across restarts); the default truncates. */
+  constructor(
+    readonly path: string,
+    opts: { append?: boolean } = {},
+  ) {
     let fd: number;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      fd = openSync(path, 'w');
+      fd = openSync(path, opts.append ? 'a' : 'w');
     } catch (err) {
       throw new UsageError(`cannot write dead letters to ${path}: ${(err as Error).message}`);
     }

@@ -24,8 +24,8 @@ export interface ReplayOptions {
   onAlert?: (alert: Alert) => void;
   /** Every dead letter: lines of files that do not fit their format, and records the parser rejects */
   onDeadLetter?: (dl: DeadLetter) => void;
-  /** Once the inputs are checked, before anything is read (the place to open output files: a throw here ends the replay) */
-  onStart?: (merge: Readonly<MergeStats>) => void;
+  /** Once the inputs are checked, before anything is read (the place to open output files: a throw here ends the replay); awaited */
+  onStart?: (merge: Readonly<MergeStats>) => void | Promise<void>;
   /** After each batch; awaited, so a slow dead-letter file or progress display holds the replay back */
   onBatch?: (progress: ReplayProgress) => void | Promise<void>;
   /** Items per batch (default 2000) */
@@ -99,7 +99,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayResult> {
   };
 
   try {
-    opts.onStart?.(merge.stats);
+    await opts.onStart?.(merge.stats);
     for (let entries = await merge.next(batchSize); entries.length > 0; entries = await merge.next(batchSize)) {
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;

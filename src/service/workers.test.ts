@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../core/alert.ts';
+import { UsageError, type SourceItem } from '../core/contracts.ts';
+import type { DeadLetter } from '../core/events.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { cloudTrailOwner, FunctionRouter, peekLogGroup, WorkerPipeline } from './workers.ts';
+
+const DEMO = fileURLToPath(new URL('../../datasets/demo/kinesis/shard-000.ndjson.gz', import.meta.url));
+
+/** The bundled demo dataset (generated: 3 days, 12 functions, 3 attacks) as source items, in order. */
+function demoItems(): SourceItem[] {
+  const lines = gunzipSync(readFileSync(DEMO)).toString('utf8').split('\n').filter(Boolean);
+  return lines.map((line, i) => {
+    const r = JSON.parse(line) as { Data: string; SequenceNumber: string };
+    return { type: 'payload', data: r.Data, position: { shard: 'shardId-000000000000', sequence: r.SequenceNumber, record: i } };
+  });
+}
+
+/**
+ * An alert's content, less the peer-group count: the fleet prior (how many other functions use an
+ * egress host or action) is per worker, so a worker counts only the peers in its own partition.
+ */
+function alertKey(a: Alert): string {
+  const unmapped = { ...(a.unmapped as Record<string, unknown> | undefined) };
+  delete unmapped.peer_functions;
+  return JSON.stringify({ ...a, unmapped });
+}
+
+function peers(alerts: Alert[]): Map<string, number> {
+  return new Map(alerts.map((a) => [a.finding_info.uid, Number((a.unmapped as Record<string, unknown> | undefined)?.peer_functions ?? 0)]));
+}
+
+let open: WorkerPipeline | undefined;
+afterEach(async () => {
+  await open?.close();
+  open = undefined;
+});
+
+describe('peekLogGroup', () => {
+  const doc = { messageType: 'DATA_MESSAGE', owner: '111111111111', logGroup: '/aws/lambda/orders-api', logStream: 's', logEvents: [{ id: '1', timestamp: 1, message: 'x'.repeat(5000) }] };
+
+  it('reads the group from a prefix of gzip bytes, base64 of gzip, and JSON text', () => {
+    const gz = gzipSync(JSON.stringify(doc));
+    expect(peekLogGroup(gz)).toBe('/aws/lambda/orders-api');
+    expect(peekLogGroup(gz.toString('base64'))).toBe('/aws/lambda/orders-api');
+    expect(peekLogGroup(JSON.stringify(doc))).toBe('/aws/lambda/orders-api');
+  });
+
+  it('finds a group that comes after a long field, within the larger prefix', () => {
+    const late = { messageType: 'DATA_MESSAGE', subscriptionFilters: Array.from({ length: 200 }, (_, i) => `filter-${i}-${(i * 7919) % 1000}`), logGroup: '/aws/lambda/late', logStream: 's', logEvents: [] };
+    expect(peekLogGroup(gzipSync(JSON.stringify(late)))).toBe('/aws/lambda/late');
+  });
+
+  it('gives up (undefined) on garbage, truncated gzip without the group, and escaped names', () => {
+    expect(peekLogGroup('not base64 at all!')).toBeUndefined();
+    expect(peekLogGroup(new Uint8Array([1, 2, 3]))).toBeUndefined();
+    expect(peekLogGroup(gzipSync(JSON.stringify(doc)).subarray(0, 12))).toBeUndefined();
+    expect(peekLogGroup(JSON.stringify({ ...doc, logGroup: '/aws/lambda/a\\"b' }))).toBeUndefined();
+    expect(peekLogGroup(null as unknown as string)).toBeUndefined();
+  });
+});
+
+describe('cloudTrailOwner', () => {
+  const record = (ui: object, source = 's3.amazonaws.com') => JSON.stringify({ eventVersion: '1.08', userIdentity: ui, eventTime: '2026-01-05T00:00:00Z', eventSource: source, eventName: 'GetObject' });
+
+  it('names the assumed-role session of a CloudTrail record', () => {
+    expect(cloudTrailOwner(record({ type: 'AssumedRole', principalId: 'AROA:orders-api', arn: 'arn:aws:sts::111111111111:assumed-role/orders-role/orders-api', accountId: '111111111111' }))).toEqual({ session: 'orders-api' });
+    expect(cloudTrailOwner(record({ type: 'AssumedRole', arn: 'arn:aws-cn:sts::111111111111:assumed-role/r/f' }))).toEqual({ session: 'f' });
+  });
+
+  it('says other for callers the parser cannot attribute to a function', () => {
+    expect(cloudTrailOwner(record({ type: 'IAMUser', arn: 'arn:aws:iam::111111111111:user/alice' }))).toBe('other');
+  });
+
+  it('leaves Lambda API calls, odd layouts and non-records to the parser', () => {
+    expect(cloudTrailOwner(record({ type: 'AssumedRole', arn: 'arn:aws:sts::111111111111:assumed-role/r/deployer' }, 'lambda.amazonaws.com'))).toBe('parse');
+    expect(cloudTrailOwner(JSON.stringify({ eventVersion: '1.08', eventSource: 's3.amazonaws.com' }))).toBe('parse');
+    expect(cloudTrailOwner(record({ type: 'AssumedRole', arn: 'arn:aws:sts::111111111111:assumed-role/r/a\\"b' }))).toBe('parse');
+    expect(cloudTrailOwner('START RequestId: x')).toBe('parse');
+  });
+});
+
+describe('FunctionRouter', () => {
+  it('keeps a function on one worker and places new ones on the least-loaded', () => {
+    const r = new FunctionRouter(3);
+    expect(r.route('busy', 1000)).toBe(0);
+    expect(r.route('b', 10)).toBe(1);
+    expect(r.route('c', 10)).toBe(2);
+    expect(r.route('d', 10)).toBe(1);
+    expect(r.route('busy', 1000)).toBe(0);
+    expect(r.route('e', 1)).toBe(2);
+    expect([...r.load]).toEqual([2000, 20, 11]);
+  });
+});
+
+describe('WorkerPipeline', () => {
+  it('raises the same alerts and counts as one pipeline over the demo dataset, with 2 workers', async () => {
+    const items = demoItems();
+    const single: Alert[] = [];
+    const p = new Pipeline({ onAlert: (a) => single.push(a) });
+    for (const item of items) p.process(item);
+    p.finish();
+    expect(single.length).toBeGreaterThan(0);
+
+    const parallel: Alert[] = [];
+    const wp = (open = await WorkerPipeline.start({ workers: 2, onAlert: (a) => parallel.push(a) }));
+    const fromBatches: Alert[] = [];
+    for (let i = 0; i < items.length; i += 500) fromBatches.push(...(await wp.processBatch(items.slice(i, i + 500))));
+    const busy = await wp.busy();
+    expect(busy).toHaveLength(2);
+    expect(Math.min(...busy)).toBeGreaterThan(0);
+    const counts = await wp.finish();
+    expect(wp.busyMs.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(busy[0]! + busy[1]!);
+
+    expect(parallel.map(alertKey).sort()).toEqual(single.map(alertKey).sort());
+    expect(fromBatches.map(alertKey).sort()).toEqual(single.map(alertKey).sort());
+    expect(counts).toEqual(p.counts);
+    const singlePeers = peers(single);
+    for (const [uid, n] of peers(parallel)) expect(n).toBeLessThanOrEqual(singlePeers.get(uid)!);
+    // Lambda payloads went to the workers raw; the CloudTrail group was parsed on the coordinator.
+    expect(wp.routing.raw).toBeGreaterThan(wp.routing.coordinator);
+    expect(wp.routing.coordinator).toBeGreaterThan(0);
+    expect(wp.snapshot()!.functions.length).toBe(p.snapshot().functions.length);
+  }, 60_000);
+
+  it('dead-letters bad payloads once and counts them', async () => {
+    const dead: DeadLetter[] = [];
+    const wp = (open = await WorkerPipeline.start({ workers: 2, onDeadLetter: (dl) => dead.push(dl) }));
+    const good = gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '111111111111', logGroup: '/aws/lambda/f', logStream: '2026/01/05/[$LATEST]abc', logEvents: [{ id: 'x1', timestamp: 1767571200000, message: 'START RequestId: 449acee3-b4f9-47db-8e67-a358dc9135f9 Version: $LATEST\n' }] }));
+    await wp.processBatch([
+      { type: 'payload', data: 'not base64 at all!', position: { record: 0 } },
+      { type: 'payload', data: good, position: { record: 1 } },
+      { type: 'payload', data: gzipSync('{"logGroup":"/aws/lambda/g", truncated'), position: { record: 2 } },
+    ]);
+    const counts = await wp.finish();
+    expect(dead.map((d) => [d.reason, d.position.record])).toEqual([
+      ['bad-base64', 0],
+      ['bad-json', 2],
+    ]);
+    expect(counts.records).toBe(3);
+    expect(counts.dead_letter).toBe(2);
+    expect(counts.log_events).toBe(1);
+  }, 30_000);
+
+  it('rejects bad options with a UsageError', async () => {
+    await expect(WorkerPipeline.start({ workers: 0 })).rejects.toThrow(UsageError);
+    await expect(WorkerPipeline.start({ workers: 2, parser: { isKnownFunction: () => true } })).rejects.toThrow(/isKnownFunction/);
+  });
+});

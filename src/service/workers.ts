@@ -1,0 +1,567 @@
+/**
+ * The parallel pipeline: N worker threads, each running its own {@link Pipeline}, partitioned by
+ * function so that a function's whole state (parser stream state, profile, open alerts) lives in one
+ * worker and every worker sees its functions' events in source order. The alerts are then the same
+ * as one pipeline's over the same items.
+ *
+ * Decoding happens in the workers. A subscription payload holds one log stream, so the coordinator
+ * only needs its log group to route it: it inflates the first few hundred bytes of the gzip (a few
+ * µs, against ~100 µs to decode and parse a 70-event payload) and hands the raw payload to the worker
+ * of `/aws/lambda/<name>`. Other groups mix functions (CloudTrail, custom groups, flow and resolver
+ * logs): their payloads are decoded on the coordinator and each CloudTrail record goes, still raw, to
+ * the worker of its assumed-role session (the function that made the call), found by a string scan
+ * of `userIdentity.arn`; parsing stays in the workers. Records that could name another function (Lambda
+ * API calls: the target of UpdateFunctionCode …), other shared-group lines and anything that cannot be
+ * peeked or scanned are parsed on the coordinator with its own parser, and the normalized events go to
+ * the worker of `event.fn.name`. Routing by name alone keeps partial identities (no account or
+ * region) in the worker of the full one, where the engine joins them.
+ *
+ * Work leaves in batches (one `postMessage` per worker per batch); `processBatch` resolves once
+ * every worker has processed its share, with the batch's alerts.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { constants as zlib, gunzipSync } from 'node:zlib';
+import type { Alert } from '../core/alert.ts';
+import { UsageError, type SourceItem } from '../core/contracts.ts';
+import type { DeadLetter, FnEvent, LogEvent, Position } from '../core/events.ts';
+import { emptyCounts, type ParseSink } from '../core/parse-sink.ts';
+import type { ModelPack } from '../detectors/pack.ts';
+import { payloadText } from '../parsers/envelope.ts';
+import { createParser, type Parser, type ParserOptions } from '../parsers/index.ts';
+import { Pipeline, type PipelineCounts } from '../pipeline/pipeline.ts';
+import type { BaselineSnapshot } from '../profiler/snapshot.ts';
+
+const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
+/** Compressed bytes inflated to find the log group (CloudWatch puts it in the first ~150 bytes). */
+const PEEK_BYTES = [384, 4096];
+const WORKER_ROLE = 'fnwatch-pipeline-worker';
+/** Load weight of a normalized event routed from the coordinator (~ its share of a payload's bytes) */
+const EVENT_WEIGHT = 60;
+
+export interface WorkerPipelineOptions {
+  /** Worker threads (≥ 1) */
+  workers: number;
+  /** Parser options; `isKnownFunction` cannot cross threads and is rejected */
+  parser?: ParserOptions;
+  models?: ModelPack;
+  /** Saved baselines: each worker gets its own functions' */
+  baseline?: BaselineSnapshot;
+  maxFunctions?: number;
+  onAlert?: (alert: Alert) => void;
+  onDeadLetter?: (dl: DeadLetter) => void;
+}
+
+/** What goes to a worker, in order. */
+type WorkItem =
+  | { t: 'item'; item: SourceItem }
+  | { t: 'event'; event: FnEvent }
+  | { t: 'advance'; time: number };
+
+type ToWorker = { type: 'batch'; id: number; work: WorkItem[] } | { type: 'finish'; id: number } | { type: 'busy'; id: number };
+type FromWorker =
+  | { type: 'done'; id: number; alerts: Alert[]; deadLetters: DeadLetter[] }
+  | { type: 'finished'; id: number; alerts: Alert[]; deadLetters: DeadLetter[]; counts: PipelineCounts; snapshot: BaselineSnapshot; busyMs: number }
+  | { type: 'busy'; id: number; worker: number; busyMs: number; cpuMs: number | undefined }
+  | { type: 'failed'; id: number; message: string };
+
+/**
+ * Which worker holds which function. A function is placed on first sight on the worker with the
+ * least work routed so far (bytes) and stays there, so its state never moves. A hash would be simpler,
+ * but load is skewed (a few busy APIs carry most events): with 40 generated functions a hash gave
+ * one of two workers 61% of the events, capping 2 workers at 1.6×; least-loaded placement evens it.
+ *
+ * @example
+ * const r = new FunctionRouter(2);
+ * r.route('orders-api', 5000); // → 0
+ * r.route('users-api', 100);   // → 1
+ * r.route('orders-api', 5000); // → 0 again
+ */
+export class FunctionRouter {
+  private readonly placed = new Map<string, number>();
+  /** bytes routed to each worker */
+  readonly load: Float64Array;
+
+  constructor(readonly workers: number) {
+    this.load = new Float64Array(workers);
+  }
+
+  /** The worker of `name`, placing it if new, and counts `weight` against that worker. */
+  route(name: string, weight: number): number {
+    let w = this.placed.get(name);
+    if (w === undefined) {
+      w = 0;
+      for (let i = 1; i < this.workers; i++) if (this.load[i]! < this.load[w]!) w = i;
+      this.placed.set(name, w);
+    }
+    this.load[w]! += weight;
+    return w;
+  }
+}
+
+/** The JSON string value of `"key":"…"` in `text`, or undefined (absent, cut off, or escaped). */
+function jsonStringField(text: string, key: string): string | undefined {
+  const i = text.indexOf(`"${key}":"`);
+  if (i < 0) return undefined;
+  const start = i + key.length + 4;
+  const end = text.indexOf('"', start);
+  if (end < 0) return undefined;
+  const value = text.slice(start, end);
+  return value.includes('\\') ? undefined : value;
+}
+
+/** CloudTrail's assumed-role session ARN, as the CloudTrail parser matches it. */
+const ASSUMED_ROLE_ARN = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/[^/]+\/([^/]+)$/;
+
+/**
+ * Where a shared-group log event goes without parsing it: the assumed-role session of a CloudTrail
+ * record (`session`), `other` for a line that names no function the parser could attribute (not a
+ * record with an assumed-role caller), or `parse` when only the parser can tell (a Lambda API call may
+ * name a target function; an unusual layout).
+ *
+ * @example
+ * cloudTrailOwner('{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/r/orders-api"},"eventSource":"s3.amazonaws.com"}');
+ * // → { session: 'orders-api' }
+ */
+export function cloudTrailOwner(message: string): { session: string } | 'other' | 'parse' {
+  if (message.charCodeAt(0) !== 0x7b || !message.includes('"eventSource":"')) return 'parse';
+  if (message.includes('"eventSource":"lambda.amazonaws.com"')) return 'parse';
+  const ui = message.indexOf('"userIdentity":{');
+  if (ui < 0) return 'parse';
+  const arn = jsonStringField(message.slice(ui, ui + 600), 'arn');
+  if (arn === undefined) return 'parse';
+  const m = ASSUMED_ROLE_ARN.exec(arn);
+  return m ? { session: m[1]! } : 'other';
+}
+
+/**
+ * The log group of a subscription payload without decoding it all: base64 and gunzip of a prefix
+ * only. Undefined when the payload is not gzip, base64 of gzip or JSON text, or the group is not in
+ * the prefix; the caller then decodes it fully.
+ *
+ * @example
+ * peekLogGroup(gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', logGroup: '/aws/lambda/f' }))); // → '/aws/lambda/f'
+ */
+export function peekLogGroup(data: Uint8Array | string): string | undefined {
+  if (typeof data === 'string') {
+    const c = data.charCodeAt(0);
+    if (c === 0x7b) return jsonStringField(data.slice(0, PEEK_BYTES[1]!), 'logGroup');
+  } else if (!(data instanceof Uint8Array)) {
+    return undefined;
+  }
+  for (const n of PEEK_BYTES) {
+    let bytes: Uint8Array;
+    if (typeof data === 'string') {
+      bytes = Buffer.from(data.slice(0, Math.ceil(n / 3) * 4), 'base64');
+    } else {
+      bytes = data.subarray(0, n);
+    }
+    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+      if (bytes[0] === 0x7b) return jsonStringField(Buffer.from(bytes).toString('utf8'), 'logGroup');
+      return undefined;
+    }
+    let text: string;
+    try {
+      text = gunzipSync(bytes, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).toString('latin1');
+    } catch {
+      return undefined;
+    }
+    const group = jsonStringField(text, 'logGroup');
+    if (group !== undefined) return group;
+    const whole = typeof data === 'string' ? data.length <= Math.ceil(n / 3) * 4 : data.length <= n;
+    if (whole) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the pipeline on worker threads.
+ *
+ * @example
+ * const wp = await WorkerPipeline.start({ workers: 2, onAlert: (a) => sink.write([a]) });
+ * const alerts = await wp.processBatch(batch.items);
+ * await wp.finish();
+ */
+export class WorkerPipeline {
+  /** Counts of all workers and the coordinator's own parsing, complete after {@link finish}. */
+  readonly counts: PipelineCounts = { ...emptyCounts(), alerts: 0 };
+  /** Items routed raw to a worker vs parsed on the coordinator (for the bench and metrics). */
+  readonly routing = { raw: 0, coordinator: 0 };
+  /** Per worker, ms spent processing batches (complete after {@link finish}): the balance of the partition. */
+  readonly busyMs: number[] = [];
+  private readonly queues: WorkItem[][];
+  private readonly parser: Parser;
+  private readonly sink: ParseSink;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { left: number; alerts: Alert[]; resolve: () => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private snapshots: BaselineSnapshot[] = [];
+  private readonly busyReplies = new Map<number, { busyMs: number; cpuMs: number | undefined }[]>();
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly router: FunctionRouter,
+    private readonly opts: WorkerPipelineOptions,
+  ) {
+    this.queues = workers.map(() => []);
+    this.parser = createParser(opts.parser);
+    const counts = this.counts;
+    const queues = this.queues;
+    this.sink = {
+      event(ev) {
+        queues[router.route(ev.fn.name, EVENT_WEIGHT)]!.push({ t: 'event', event: ev });
+      },
+      deadLetter(dl) {
+        counts.dead_letter++;
+        opts.onDeadLetter?.(dl);
+      },
+      ignored() {
+        counts.ignored++;
+      },
+      control() {
+        counts.control_messages++;
+      },
+      logEvent() {
+        counts.log_events++;
+      },
+    };
+    workers.forEach((w, i) => {
+      w.on('message', (m: FromWorker) => this.onMessage(m));
+      w.on('error', (err) => this.fail(new Error(`pipeline worker ${i} failed: ${err.message}`)));
+      w.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`pipeline worker ${i} exited with code ${code}`));
+      });
+    });
+  }
+
+  /** Starts the workers; resolves once each has built its pipeline. Throws `UsageError` on bad options. */
+  static async start(opts: WorkerPipelineOptions): Promise<WorkerPipeline> {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`workers must be a positive integer, got ${opts.workers}`);
+    if (opts.parser?.isKnownFunction) throw new UsageError('parser isKnownFunction cannot be used with worker threads (a function cannot be sent to a thread)');
+    const n = opts.workers;
+    const router = new FunctionRouter(n);
+    const baselines: (BaselineSnapshot | undefined)[] = Array.from({ length: n }, () => undefined);
+    if (opts.baseline) {
+      for (let i = 0; i < n; i++) baselines[i] = { ...opts.baseline, functions: [] };
+      for (const f of opts.baseline.functions) {
+        const j = f as { fn?: { name?: unknown }; invocations?: unknown };
+        // Placed by learned volume, so the busy functions of a restored baseline spread out too.
+        const weight = typeof j.invocations === 'number' ? j.invocations : 1;
+        baselines[typeof j.fn?.name === 'string' ? router.route(j.fn.name, weight) : 0]!.functions.push(f);
+      }
+    }
+    const workers: Worker[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(workerBootstrap(), {
+        eval: true,
+        workerData: { role: WORKER_ROLE, index: i, parser: opts.parser, models: opts.models, baseline: baselines[i], maxFunctions: opts.maxFunctions },
+      });
+      workers.push(w);
+      ready.push(
+        new Promise((resolve, reject) => {
+          w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`pipeline worker ${i}: ${m.message}`))));
+          w.once('error', reject);
+        }),
+      );
+    }
+    try {
+      await Promise.all(ready);
+    } catch (err) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw err;
+    }
+    return new WorkerPipeline(workers, router, opts);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Routes one item to its worker's queue (sent on the next {@link flush} or {@link processBatch}). */
+  process(item: SourceItem): void {
+    if (item.type === 'payload') {
+      const group = peekLogGroup(item.data);
+      if (group !== undefined && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
+        this.routing.raw++;
+        this.queues[this.router.route(group.slice(LAMBDA_GROUP_PREFIX.length), item.data.length)]!.push({ t: 'item', item });
+        return;
+      }
+      if (group !== undefined && this.sharedPayload(item.data, item.position)) return;
+      this.routing.coordinator++;
+      this.counts.records++;
+      this.parser.payload(item.data, item.position, this.sink);
+    } else if (item.type === 'log-event') {
+      const group = item.event?.logGroup;
+      if (typeof group === 'string' && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
+        this.routing.raw++;
+        this.queues[this.router.route(group.slice(LAMBDA_GROUP_PREFIX.length), item.event.message.length)]!.push({ t: 'item', item });
+        return;
+      }
+      this.routing.coordinator++;
+      this.parser.logEvent(item.event, item.position, this.sink);
+    } else {
+      this.routing.coordinator++;
+      this.counts.records++;
+      this.parser.cloudTrailRecord(item.record, item.position, this.sink);
+    }
+  }
+
+  /**
+   * A shared-group payload split into log events on the coordinator, each routed raw to the worker
+   * of the function it belongs to. False (nothing done) when the payload is not a well-formed
+   * DATA_MESSAGE: the coordinator's parser then reads it and dead-letters what is wrong.
+   */
+  private sharedPayload(data: Uint8Array | string, position: Position): boolean {
+    const text = payloadText(data);
+    if (typeof text !== 'string') return false;
+    let doc: { messageType?: unknown; owner?: unknown; logGroup?: unknown; logStream?: unknown; logEvents?: unknown };
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    const { messageType, owner, logGroup, logStream, logEvents } = doc ?? {};
+    if (messageType !== 'DATA_MESSAGE' || typeof logGroup !== 'string' || logGroup === '' || typeof logStream !== 'string') return false;
+    if ((owner !== undefined && typeof owner !== 'string') || !Array.isArray(logEvents)) return false;
+    for (const e of logEvents as { id?: unknown; timestamp?: unknown; message?: unknown }[]) {
+      if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) return false;
+      if (e.id !== undefined && e.id !== null && typeof e.id !== 'string') return false;
+    }
+    this.counts.records++;
+    for (const e of logEvents as { id?: string | null; timestamp: number; message: string }[]) {
+      const le: LogEvent = { logGroup, logStream, owner: owner as string | undefined, region: this.opts.parser?.region, id: e.id ?? undefined, timestamp: e.timestamp, message: e.message };
+      const who = cloudTrailOwner(e.message);
+      if (who === 'parse') {
+        this.routing.coordinator++;
+        this.parser.logEvent(le, position, this.sink);
+      } else {
+        this.routing.raw++;
+        const w = who === 'other' ? 0 : this.router.route(who.session, e.message.length);
+        this.queues[w]!.push({ t: 'item', item: { type: 'log-event', event: le, position } });
+      }
+    }
+    return true;
+  }
+
+  /** Event time has advanced to `time` with no events (every worker is told, in order). */
+  advance(time: number): void {
+    for (const q of this.queues) q.push({ t: 'advance', time });
+  }
+
+  /** Sends what is queued; resolves with the alerts it raised once every worker has processed it. */
+  flush(): Promise<Alert[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const alerts: Alert[] = [];
+    let left = 0;
+    const promise = new Promise<void>((resolve, reject) => {
+      this.queues.forEach((q, i) => {
+        if (q.length === 0) return;
+        left++;
+        this.workers[i]!.postMessage({ type: 'batch', id, work: q } satisfies ToWorker);
+        this.queues[i] = [];
+      });
+      if (left === 0) resolve();
+      else this.waiting.set(id, { left, alerts, resolve, reject });
+    });
+    return promise.then(() => alerts);
+  }
+
+  /** Processes a batch and returns its alerts (in addition to `onAlert`). */
+  processBatch(items: readonly SourceItem[]): Promise<Alert[]> {
+    for (const item of items) this.process(item);
+    return this.flush();
+  }
+
+  /**
+   * End of input: flushes, finishes every worker's pipeline, collects counts and baselines, and
+   * stops the threads. The pipeline cannot be used afterwards.
+   */
+  async finish(): Promise<PipelineCounts> {
+    await this.flush();
+    const id = this.nextId++;
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
+      for (const w of this.workers) w.postMessage({ type: 'finish', id } satisfies ToWorker);
+    });
+    await this.close();
+    return this.counts;
+  }
+
+  /** The learned baselines of all workers, merged (available after {@link finish}). */
+  snapshot(): BaselineSnapshot | undefined {
+    if (this.snapshots.length === 0) return undefined;
+    const [first] = this.snapshots;
+    return {
+      ...first!,
+      watermark: Math.max(...this.snapshots.map((s) => s.watermark)),
+      functions: this.snapshots.flatMap((s) => s.functions),
+    };
+  }
+
+  /** Stops the threads without finishing (pending work is dropped). */
+  async close(): Promise<void> {
+    this.failure ??= new Error('worker pipeline is closed');
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /**
+   * Ms each worker has spent processing so far (after the work sent before the call is done): the
+   * balance of the partition, and with wall time, how busy the threads are.
+   */
+  async busy(): Promise<number[]> {
+    return (await this.usage()).map((u) => u.busyMs);
+  }
+
+  /**
+   * Per worker: ms spent processing (wall) and the thread's CPU time so far (Linux
+   * /proc/thread-self; undefined elsewhere). On a machine shared with other work, CPU time shows what
+   * the threads would take on idle cores, where wall time also counts waiting for a core.
+   */
+  async usage(): Promise<{ busyMs: number; cpuMs: number | undefined }[]> {
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    const out: { busyMs: number; cpuMs: number | undefined }[] = this.workers.map(() => ({ busyMs: 0, cpuMs: undefined }));
+    this.busyReplies.set(id, out);
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
+      this.workers.forEach((w) => w.postMessage({ type: 'busy', id } satisfies ToWorker));
+    });
+    this.busyReplies.delete(id);
+    return out;
+  }
+
+  private onMessage(m: FromWorker): void {
+    const w = this.waiting.get(m.id);
+    if (!w) return;
+    if (m.type === 'busy') {
+      this.busyReplies.get(m.id)![m.worker] = { busyMs: m.busyMs, cpuMs: m.cpuMs };
+      if (--w.left === 0) {
+        this.waiting.delete(m.id);
+        w.resolve();
+      }
+      return;
+    }
+    if (m.type === 'failed') {
+      this.waiting.delete(m.id);
+      this.fail(new Error(`pipeline worker failed: ${m.message}`));
+      w.reject(this.failure!);
+      return;
+    }
+    for (const dl of m.deadLetters) this.opts.onDeadLetter?.(dl);
+    for (const a of m.alerts) {
+      w.alerts.push(a);
+      this.opts.onAlert?.(a);
+    }
+    if (m.type === 'finished') {
+      addCounts(this.counts, m.counts);
+      this.snapshots.push(m.snapshot);
+      this.busyMs.push(m.busyMs);
+    }
+    if (--w.left === 0) {
+      this.waiting.delete(m.id);
+      w.resolve();
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id);
+      w.reject(err);
+    }
+  }
+}
+
+/**
+ * The worker's entry: registers tsx (the sources are TypeScript, run without a build step, as
+ * bin/fnwatch.js does) and imports this module, which then runs {@link runWorker}.
+ */
+function workerBootstrap(): string {
+  // `require.resolve` finds the CommonJS build of the API; the worker needs its ES module twin.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
+}
+
+function addCounts(into: PipelineCounts, c: PipelineCounts): void {
+  into.records += c.records;
+  into.log_events += c.log_events;
+  into.control_messages += c.control_messages;
+  into.dead_letter += c.dead_letter;
+  into.ignored += c.ignored;
+  into.alerts += c.alerts;
+  for (const k of Object.keys(c.events) as (keyof PipelineCounts['events'])[]) into.events[k] += c.events[k];
+}
+
+/**
+ * CPU time (user + system) of the calling thread in ms, from /proc/thread-self/stat (10 ms steps);
+ * undefined off Linux.
+ *
+ * @example
+ * const before = threadCpuMs();
+ */
+export function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the `(comm)` field: state is 3rd; utime and stime are the 14th and 15th, in 1/100 s.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker side: one pipeline, fed batches in order; alerts and dead letters go back per batch. */
+function runWorker(): void {
+  const port = parentPort!;
+  const data = workerData as { index: number; parser?: ParserOptions; models?: ModelPack; baseline?: BaselineSnapshot; maxFunctions?: number };
+  let alerts: Alert[] = [];
+  let deadLetters: DeadLetter[] = [];
+  let busyMs = 0;
+  let pipeline: Pipeline;
+  try {
+    pipeline = new Pipeline({
+      parser: data.parser,
+      models: data.models,
+      baseline: data.baseline,
+      maxFunctions: data.maxFunctions,
+      onAlert: (a) => alerts.push(a),
+      onDeadLetter: (dl) => deadLetters.push(dl),
+    });
+  } catch (err) {
+    port.postMessage({ type: 'failed', id: 0, message: (err as Error).message });
+    return;
+  }
+  port.postMessage({ type: 'ready' });
+  port.on('message', (m: ToWorker) => {
+    try {
+      if (m.type === 'batch') {
+        const t0 = performance.now();
+        for (const w of m.work) {
+          if (w.t === 'item') pipeline.process(w.item);
+          else if (w.t === 'event') pipeline.processEvent(w.event);
+          else pipeline.advance(w.time);
+        }
+        busyMs += performance.now() - t0;
+        port.postMessage({ type: 'done', id: m.id, alerts, deadLetters } satisfies FromWorker);
+        alerts = [];
+        deadLetters = [];
+      } else if (m.type === 'busy') {
+        port.postMessage({ type: 'busy', id: m.id, worker: data.index, busyMs, cpuMs: threadCpuMs() } satisfies FromWorker);
+      } else {
+        pipeline.finish();
+        port.postMessage({ type: 'finished', id: m.id, alerts, deadLetters, counts: pipeline.counts, snapshot: pipeline.snapshot(), busyMs } satisfies FromWorker);
+        alerts = [];
+        deadLetters = [];
+      }
+    } catch (err) {
+      port.postMessage({ type: 'failed', id: m.id, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
+    }
+  });
+}
+
+if (!isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE) runWorker();
