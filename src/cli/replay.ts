@@ -79,11 +79,7 @@ and an alert a webhook did not accept makes the exit code 1 (it stays in the out
 
 async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<void> {
   const now = Date.now();
-  const from = opts.from === undefined ? undefined : parseTimeArg(opts.from, now, '--from');
-  const to = opts.to === undefined ? undefined : parseTimeArg(opts.to, now, '--to');
-  if (from !== undefined && to !== undefined && from >= to) {
-    throw new UsageError(`empty time range: --from ${formatTime(from)} is not before --to ${formatTime(to)}`);
-  }
+  const { from, to } = parseOptionalRange(opts, now);
   const baseline = opts.baseline ? loadBaseline(opts.baseline) : undefined;
   const models = opts.models ? loadPack(opts.models) : undefined;
 
@@ -173,6 +169,21 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
 }
 
 /** `--from`/`--to`: epoch ms, or what {@link parseTime} reads (ISO-8601, relative to now). */
+/**
+ * `--from`/`--to`, each optional; both given must make a non-empty range.
+ *
+ * @example
+ * parseOptionalRange({ from: '-6h' }, Date.now()); // → { from: <6 h ago>, to: undefined }
+ */
+export function parseOptionalRange(opts: { from?: string; to?: string }, now: number): { from?: number; to?: number } {
+  const from = opts.from === undefined ? undefined : parseTimeArg(opts.from, now, '--from');
+  const to = opts.to === undefined ? undefined : parseTimeArg(opts.to, now, '--to');
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new UsageError(`empty time range: --from ${formatTime(from)} is not before --to ${formatTime(to)}`);
+  }
+  return { from, to };
+}
+
 export function parseTimeArg(input: string, now: number, label: string): number {
   const s = input.trim();
   if (/^\d+$/.test(s)) {

@@ -14,7 +14,7 @@ import { FunctionProfile } from '../profiler/profile.ts';
 import { loadBaseline, saveBaseline, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { ProgressReporter } from '../service/progress.ts';
 import { runReplay, totalEvents, type ReplayResult } from '../sources/files/replay.ts';
-import { parseTimeArg } from './replay.ts';
+import { parseOptionalRange } from './replay.ts';
 
 interface TrainCliOptions {
   out: string;
@@ -82,11 +82,7 @@ export function register(program: Command): void {
 
 async function trainCommand(inputs: string[], opts: TrainCliOptions): Promise<void> {
   const now = Date.now();
-  const from = opts.from === undefined ? undefined : parseTimeArg(opts.from, now, '--from');
-  const to = opts.to === undefined ? undefined : parseTimeArg(opts.to, now, '--to');
-  if (from !== undefined && to !== undefined && from >= to) {
-    throw new UsageError(`empty time range: --from ${formatTime(from)} is not before --to ${formatTime(to)}`);
-  }
+  const { from, to } = parseOptionalRange(opts, now);
   const models = opts.models ? loadPack(opts.models) : defaultPack();
   const baseline = opts.baseline ? loadBaseline(opts.baseline) : undefined;
   const progress = new ProgressReporter({ label: 'train', enabled: !opts.quiet && !opts.json });
