@@ -15,8 +15,10 @@ import { Engine } from '../src/pipeline/engine.ts';
 export interface MemoryResult {
   /** [functions, bytes per function] at each checkpoint */
   curve: [number, number][];
-  /** engine fixed cost before any function (profile LRU tables) */
+  /** engine fixed cost before any function (detector pack, scorer, profile table) */
   engine_fixed_bytes: number;
+  /** time to build an `Engine` (default options, pack already loaded), best of 5 */
+  engine_construct_ms?: number;
   heap_bytes_per_function: number;
   total_mb_at_max: number;
   cardinality: { egress: number; resources: number; actions: number; invocations: number };
@@ -70,6 +72,14 @@ function retained(): number {
  */
 export function measureMemory(checkpoints: number[]): MemoryResult {
   if (typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run with node --expose-gc');
+  // Construction time with the pack loaded and the code warm: what each Engine costs.
+  new Engine({}, () => {});
+  let engineConstructMs = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    new Engine({}, () => {});
+    engineConstructMs = Math.min(engineConstructMs, performance.now() - t0);
+  }
   const before = retained();
   const engine = new Engine({}, () => {});
   const base = retained();
@@ -87,6 +97,7 @@ export function measureMemory(checkpoints: number[]): MemoryResult {
   return {
     curve,
     engine_fixed_bytes: base - before,
+    engine_construct_ms: +engineConstructMs.toFixed(3),
     heap_bytes_per_function: last[1],
     total_mb_at_max: +((retained() - before) / 2 ** 20).toFixed(1),
     cardinality: CARDINALITY,

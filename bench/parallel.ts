@@ -7,6 +7,7 @@
  *
  * Run as a child: `node --import tsx bench/parallel.ts '<spec json>' <workers> <rounds>` → JSON line.
  */
+import { availableParallelism } from 'node:os';
 import type { Position } from '../src/core/events.ts';
 import { threadCpuMs, WorkerPipeline } from '../src/service/workers.ts';
 import { LoadWatch } from './measure.ts';
@@ -33,6 +34,17 @@ export interface ParallelResult {
    * best rounds; unlike wall time, unaffected by other processes (null off Linux).
    */
   cpu_scaling: number | null;
+  /**
+   * The partition's balance in thread CPU time (mean ÷ busiest worker's), in the N-worker round that
+   * gave `cpu_scaling`: unlike `balance` (wall time busy), not inflated by waiting for a core (null off Linux).
+   */
+  cpu_balance: number | null;
+  /**
+   * Scaling on this machine's cores, idle, estimated from CPU times including what is not a worker
+   * thread (the coordinator, V8's background compiler and GC threads): a run takes at least its
+   * busiest worker's CPU time and at least the process's CPU time ÷ cores. Best rounds; null off Linux.
+   */
+  process_cpu_scaling: number | null;
 }
 
 interface Round {
@@ -45,6 +57,10 @@ interface Round {
   balance: number;
   /** CPU time of the busiest worker thread in the timed part (NaN when unknown) */
   maxThreadCpuMs: number;
+  /** mean ÷ max of the worker threads' CPU time in the timed part (NaN when unknown) */
+  cpuBalance: number;
+  /** CPU time of the whole process (all threads) in the timed part */
+  processCpuMs: number;
 }
 
 async function timeOnce(set: PayloadSet, workers: number, positions: Position[]): Promise<Round> {
@@ -77,8 +93,9 @@ async function timeOnce(set: PayloadSet, workers: number, positions: Position[])
     const cpu = use1.map((u, i) => (u.cpuMs ?? NaN) - (use0[i]!.cpuMs ?? NaN));
     const others = load.othersCores();
     const mainCpu = (threadCpuMs() ?? NaN) - main0;
+    const c = process.cpuUsage(cpu0);
+    const processCpuMs = (c.user + c.system) / 1000;
     if (process.env.FNWATCH_BENCH_DEBUG) {
-      const c = process.cpuUsage(cpu0);
       console.error(`workers ${workers}: wall ${ms.toFixed(0)} ms, busy ${busy.map((b) => b.toFixed(0)).join('/')} ms, thread cpu ${cpu.join('/')} ms, process cpu ${((c.user + c.system) / 1000).toFixed(0)} ms, main thread ${mainCpu} ms, others ${others.toFixed(2)} cores`);
     }
     const counts = await wp.finish();
@@ -86,7 +103,8 @@ async function timeOnce(set: PayloadSet, workers: number, positions: Position[])
     let timedEvents = 0;
     for (let k = half; k < set.data.length; k++) timedEvents += set.events[k]!;
     const balance = busy.reduce((a, b) => a + b, 0) / busy.length / Math.max(...busy);
-    return { ms, events: timedEvents, alerts: counts.alerts, raw: wp.routing.raw / (wp.routing.raw + wp.routing.coordinator), others, balance, maxThreadCpuMs: Math.max(...cpu) };
+    const cpuBalance = cpu.reduce((a, b) => a + b, 0) / cpu.length / Math.max(...cpu);
+    return { ms, events: timedEvents, alerts: counts.alerts, raw: wp.routing.raw / (wp.routing.raw + wp.routing.coordinator), others, balance, maxThreadCpuMs: Math.max(...cpu), cpuBalance, processCpuMs };
   } finally {
     await wp.close();
   }
@@ -106,6 +124,12 @@ export async function measureParallel(set: PayloadSet, workers: number, rounds: 
   let many: Round | undefined;
   let oneCpu = Infinity;
   let manyCpu = Infinity;
+  let cpuBalance = NaN;
+  // Lower bound of a run's wall time on this machine's cores, idle: its busiest worker, and all its CPU spread over the cores.
+  const cores = availableParallelism();
+  const floorMs = (r: Round): number => Math.max(r.maxThreadCpuMs, r.processCpuMs / cores);
+  let oneFloor = Infinity;
+  let manyFloor = Infinity;
   let quietest = Infinity;
   await timeOnce(set, workers, positions); // warm-up
   for (let r = 0; r < rounds; r++) {
@@ -118,7 +142,12 @@ export async function measureParallel(set: PayloadSet, workers: number, rounds: 
       many = b;
     }
     oneCpu = Math.min(oneCpu, a.maxThreadCpuMs);
-    manyCpu = Math.min(manyCpu, b.maxThreadCpuMs);
+    oneFloor = Math.min(oneFloor, floorMs(a));
+    manyFloor = Math.min(manyFloor, floorMs(b));
+    if (b.maxThreadCpuMs < manyCpu) {
+      manyCpu = b.maxThreadCpuMs;
+      cpuBalance = b.cpuBalance;
+    }
   }
   const perS = (r: Round) => Math.round((r.events / r.ms) * 1000);
   return {
@@ -131,6 +160,8 @@ export async function measureParallel(set: PayloadSet, workers: number, rounds: 
     others_cores: [+one!.others.toFixed(2), +many!.others.toFixed(2)],
     balance: +many!.balance.toFixed(3),
     cpu_scaling: Number.isFinite(oneCpu / manyCpu) ? +(oneCpu / manyCpu).toFixed(3) : null,
+    cpu_balance: Number.isFinite(cpuBalance) ? +cpuBalance.toFixed(3) : null,
+    process_cpu_scaling: Number.isFinite(oneFloor / manyFloor) ? +(oneFloor / manyFloor).toFixed(3) : null,
   };
 }
 

@@ -340,6 +340,24 @@ describe('labels match the data', () => {
     }
   });
 
+  it('attack windows fall on simulated minutes, so no injected event precedes a labelled start', () => {
+    for (const a of labels.attacks) {
+      expect((a.start - labels.start) % MIN, a.id).toBe(0);
+      expect((a.end - labels.start) % MIN, a.id).toBe(0);
+    }
+    // The flood's first minute is the labelled one: the minute before it runs at the usual rate.
+    const dow = attack('denial-of-wallet');
+    const perMinute = invocationsOf(dow.function, dow.start, dow.end).length / ((dow.end - dow.start) / MIN);
+    const arrivalsBefore = truth.filter((e) => e.kind === 'invocation' && e.fn.name === dow.function && e.time >= dow.start - MIN && e.time < dow.start).length;
+    expect(arrivalsBefore).toBeLessThan(perMinute / 4);
+    // Denied attacker API calls (CloudTrail, whole-second eventTime) are all at or after the start.
+    for (const kind of ['error-probing']) {
+      const a = attack(kind);
+      const before = truth.filter((e) => e.kind === 'resource_access' && e.fn.name === a.function && e.time >= a.start - 5 * MIN && e.time < a.start);
+      expect(before.filter((e) => e.kind === 'resource_access' && e.errorCode !== undefined), kind).toEqual([]);
+    }
+  });
+
   it('a denial-of-wallet window really runs far above the pre-attack rate', () => {
     const a = attack('denial-of-wallet');
     const during = invocationsOf(a.function, a.start, a.end).length / ((a.end - a.start) / MIN);

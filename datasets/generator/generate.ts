@@ -26,7 +26,7 @@ import { FunctionSim, type LogItem, type SimOutput } from './lambda.ts';
 import { ATTACK_KINDS, buildPlan, type AttackKind, type AttackLabel, type ConfounderLabel } from './plan.ts';
 import { Rng, hash32 } from './prng.ts';
 
-export const GENERATOR_VERSION = '1.0.0';
+export const GENERATOR_VERSION = '1.1.0';
 /** A Monday, so the weekly cycle starts on a working day. */
 export const DEFAULT_START = '2026-01-05T00:00:00.000Z';
 

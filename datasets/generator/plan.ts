@@ -174,6 +174,13 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
   const slotLen = (postEnd - postStart) / Math.max(1, kinds.length);
   const slotOrder = shuffle(rng.fork('slots'), kinds.map((_, i) => i));
   let miningCount = 0;
+  // Labels must hold exactly: the simulators step minute by minute from the dataset's start and
+  // apply a rate effect to a whole minute when the minute's middle is inside its window, and
+  // CloudTrail prints whole seconds. An attack that starts and ends on a simulated minute boundary
+  // is active from its first minute's first millisecond, so no injected event precedes `start`
+  // (calls are placed at or after `start`, which is also a whole second).
+  const onMinute = (t: number): number => opts.start + Math.round((t - opts.start) / MIN) * MIN;
+  const wholeMinutes = (minutes: number): number => Math.max(1, Math.round(minutes)) * MIN;
   kinds.forEach((kind, i) => {
     const r = rng.fork(`attack:${i}:${kind}`);
     const target = pickTarget(r, specs, kind, busy);
@@ -185,7 +192,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
     const slotStart = postStart + slotOrder[i]! * slotLen;
     const place = (duration: number): number => {
       const room = Math.max(0, slotLen - duration);
-      return Math.round(slotStart + r.next() * room);
+      return onMinute(slotStart + r.next() * room);
     };
     const id = `atk-${String(attacks.length + 1).padStart(2, '0')}-${kind}`;
     const rate = Math.max(expectedRate(target), 0.05);
@@ -194,7 +201,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
     let description: string;
     switch (kind) {
       case 'denial-of-wallet': {
-        const duration = r.range(10, 60) * MIN;
+        const duration = wholeMinutes(r.range(10, 60));
         // A flood worth the name costs money whatever the account's scale: at least 25/min.
         const mult = r.range(20, 200);
         const perMin = Math.min(Math.max(mult * rate, r.range(25, 60)), 1500 * opts.scale + 60);
@@ -205,17 +212,17 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'cost-ramp': {
-        const ramp = Math.min(r.range(6, 12) * HOUR, (postEnd - postStart) * 0.4);
+        const ramp = wholeMinutes(Math.min(r.range(6, 12) * 60, ((postEnd - postStart) * 0.4) / MIN));
         const extra = r.range(0.5, 3);
         // Leave at least half the ramp's length after it, so the sustained level is in the data.
-        start = Math.min(place(ramp), Math.max(postStart, postEnd - 1.5 * ramp));
+        start = Math.min(place(ramp), onMinute(Math.max(postStart, postEnd - 1.5 * ramp)));
         end = opts.end;
         addEffect(target.name, { type: 'ramp', start, rampEnd: start + ramp, end, extra });
         description = `invocations climb +${Math.round(extra * 100)}% over ${(ramp / HOUR).toFixed(1)} h, then stay there to the end of the dataset`;
         break;
       }
       case 'dormant-wakeup': {
-        const duration = r.range(30, 120) * MIN;
+        const duration = wholeMinutes(r.range(30, 120));
         const perMin = r.logRange(2, 20);
         start = place(duration);
         end = start + duration;
@@ -224,7 +231,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'crypto-mining': {
-        const duration = r.range(1, 4) * HOUR;
+        const duration = wholeMinutes(r.range(1, 4) * 60);
         const concurrency = r.intRange(2, 6);
         const perMin = (concurrency * MIN) / target.timeoutMs;
         const pool = miningCount++ % 2 === 0 ? r.pick(MINING_POOLS) : undefined;
@@ -235,7 +242,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'exfiltration': {
-        const duration = r.range(10, 45) * MIN;
+        const duration = wholeMinutes(r.range(10, 45));
         const host = r.pick(EXFIL_HOSTS);
         start = place(duration);
         end = start + duration;
@@ -245,7 +252,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'imds-access': {
-        const duration = r.range(5, 20) * MIN;
+        const duration = wholeMinutes(r.range(5, 20));
         start = place(duration);
         end = start + duration;
         const perMin = r.range(0.5, 2);
@@ -254,7 +261,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'secret-grab': {
-        const duration = r.range(5, 30) * MIN;
+        const duration = wholeMinutes(r.range(5, 30));
         start = place(duration);
         end = start + duration;
         addEffect(target.name, { type: 'extra-rate', start, end, perMin: r.range(0.3, 1) });
@@ -264,7 +271,7 @@ export function buildPlan(specs: readonly FunctionSpec[], opts: PlanOptions): Pl
         break;
       }
       case 'error-probing': {
-        const duration = r.range(10, 40) * MIN;
+        const duration = wholeMinutes(r.range(10, 40));
         start = place(duration);
         end = start + duration;
         const perMin = Math.min(Math.max(2, 3 * rate), 200);

@@ -16,7 +16,7 @@ import type { Pipeline, PipelineCounts } from '../../src/pipeline/pipeline.ts';
 import { loadBaseline, type BaselineSnapshot } from '../../src/profiler/snapshot.ts';
 import { runReplay, type ReplayProgress } from '../../src/sources/files/replay.ts';
 import type { ReportCollector } from '../report/collector.ts';
-import { scoreAlerts, type Labels, type Scorecard } from './score.ts';
+import { scoreAlerts, type Labels, type Scorecard, type ScoreOptions } from './score.ts';
 
 export const LABELS_FILE = 'labels.json';
 
@@ -36,6 +36,8 @@ export interface EvaluateOptions {
   name?: string;
   /** Alerts this long after an attack's end still count for it (default: scoreAlerts' 2 h) */
   graceMs?: number;
+  /** Alerts this long before an attack's labelled start still count for it (default 0; see {@link ScoreOptions}) */
+  startToleranceMs?: number;
   /** Also deliver the alerts here (flushed, not closed: the caller owns them) */
   sinks?: readonly Sink[];
   onDeadLetter?: (dl: DeadLetter) => void;
@@ -142,7 +144,11 @@ export async function evaluateDataset(dir: string, opts: EvaluateOptions = {}): 
     onBatch: opts.onBatch,
   });
 
-  const scorecard = scoreAlerts(result.alerts, labels, { dataset, ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}) });
+  const scorecard = scoreAlerts(result.alerts, labels, {
+    dataset,
+    ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
+    ...(opts.startToleranceMs !== undefined ? { startToleranceMs: opts.startToleranceMs } : {}),
+  });
   return {
     dataset,
     dir,

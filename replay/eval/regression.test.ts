@@ -9,6 +9,10 @@
  * worker, starting the evening before its first weekend; denial-of-wallet caught in 37 s), no false
  * alert in 48 function-days of learning or 48 after it, no confounder alerted above medium. The
  * detectors before the TUNING.md changes raised 4 false alerts during learning and 2 after it here.
+ * With generator 1.1.0 (attacks on whole simulated minutes) and the second tuning round: the same
+ * 7 of 8 (the same ramp missed), denial-of-wallet in 41 s, no false alert (`npx tsx
+ * replay/eval/seeds.ts --seeds 4243 --days 6 --functions 16 --scale 0.3 --attacks
+ * cost-ramp,denial-of-wallet,crypto-mining,exfiltration,imds-access,secret-grab,error-probing,dormant-wakeup`).
  * Generation and replay take about 30 s on two cores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +23,7 @@ import { generateDataset } from '../../datasets/generator/generate.ts';
 import { runReplay } from '../../src/sources/files/replay.ts';
 import { scoreAlerts, type Scorecard } from './score.ts';
 
-/** Never used while tuning (tuning seeds: 11-16; held-out: 901-906). */
+/** Never used while tuning (tuning seeds: 11-16, 21-24, 31-34; held-out: 901-912, 941-946). */
 const SEED = 4243;
 const ATTACKS = ['cost-ramp', 'denial-of-wallet', 'crypto-mining', 'exfiltration', 'imds-access', 'secret-grab', 'error-probing', 'dormant-wakeup'] as const;
 
@@ -58,6 +62,6 @@ describe(`detection quality on generated seed ${SEED} (6 days x 16 functions)`, 
   });
 
   it('stays nearly quiet during learning', () => {
-    expect(card.falseAlerts.learning).toBeLessThanOrEqual(2);
+    expect(card.falseAlerts.learning).toBeLessThanOrEqual(1);
   });
 });

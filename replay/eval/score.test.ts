@@ -80,4 +80,25 @@ describe('scoreAlerts', () => {
     expect(md).toContain('| x3 | c | secret-grab | **missed** |');
     expect(md).toContain('recall 66.7%');
   });
+
+  it('gives the median and 90th percentile time to detect per kind over the combined sets', () => {
+    const at = (ms: number) => scoreAlerts([alert('f', 'a', 'denial-of-wallet', 5 * D + ms)], labels);
+    const cards = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100].map((s) => at(s * 1000));
+    const all = combineScorecards(cards);
+    expect(all.medianTimeToDetectMsByKind['denial-of-wallet']).toBe(55_000);
+    expect(all.p90TimeToDetectMsByKind['denial-of-wallet']).toBe(91_000); // linear interpolation between the 9th and 10th
+    expect(all.p90TimeToDetectMsByKind['secret-grab']).toBeNull();
+    expect(scorecardMarkdown(all)).toContain('| denial-of-wallet | 10/10 | 100.0% | 55 s | 91 s |');
+  });
+
+  it('counts an alert shortly before the labelled start only within the stated tolerance', () => {
+    const early = [alert('e', 'a', 'denial-of-wallet', 5 * D - 40_000)];
+    const strict = scoreAlerts(early, labels);
+    expect(strict.attacks[0]!.detected).toBe(false);
+    expect(strict.falseAlerts.afterLearning).toBe(1);
+    const tolerant = scoreAlerts(early, labels, { startToleranceMs: 60_000 });
+    expect(tolerant.attacks[0]).toMatchObject({ detected: true, timeToDetectMs: 0 });
+    expect(tolerant.falseAlerts.afterLearning).toBe(0);
+    expect(scoreAlerts([alert('e', 'a', 'denial-of-wallet', 5 * D - 90_000)], labels, { startToleranceMs: 60_000 }).attacks[0]!.detected).toBe(false);
+  });
 });

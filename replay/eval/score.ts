@@ -5,6 +5,7 @@
  *
  * Pure: alerts and labels in, a scorecard out.
  */
+import { median as sampleMedian, quantile } from 'simple-statistics';
 import type { Alert } from '../../src/core/alert.ts';
 import { severityName } from '../../src/core/alert.ts';
 
@@ -68,6 +69,8 @@ export interface Scorecard {
   recall: number;
   recallByKind: Record<string, { detected: number; total: number; recall: number }>;
   medianTimeToDetectMsByKind: Record<string, number | null>;
+  /** 90th percentile (simple-statistics `quantile`: linear interpolation) of the detected attacks' time to detect */
+  p90TimeToDetectMsByKind: Record<string, number | null>;
   alerts: number;
   truePositiveAlerts: number;
   falseAlerts: { learning: number; afterLearning: number; highSeverity: number; afterLearningHighSeverity: number };
@@ -84,6 +87,14 @@ export interface ScoreOptions {
   graceMs?: number;
   /** dataset name for the report */
   dataset?: string;
+  /**
+   * Alerts this long before an attack's labelled start still count for it (time to detect 0).
+   * Default 0: labels from generator 1.1.0 on are exact (attacks start on a simulated minute, so no
+   * injected event precedes `start`). Datasets from generator 1.0.0 (datasets/demo) placed attacks
+   * mid-minute, and a flood could begin up to 30 s before its label with CloudTrail `eventTime`
+   * truncated to the second; 60 s covers both for them.
+   */
+  startToleranceMs?: number;
 }
 
 const SEVERITY_RANK: Record<string, number> = { informational: 1, low: 2, medium: 3, high: 4, critical: 5 };
@@ -100,10 +111,33 @@ export function uniqueAlerts(alerts: readonly Alert[]): Alert[] {
 }
 
 function median(xs: number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return xs.length === 0 ? null : sampleMedian(xs);
+}
+
+function p90(xs: number[]): number | null {
+  return xs.length === 0 ? null : quantile(xs, 0.9);
+}
+
+/** Recall and time to detect per attack kind. */
+function byKind(attacks: readonly AttackResult[]): Pick<Scorecard, 'recallByKind' | 'medianTimeToDetectMsByKind' | 'p90TimeToDetectMsByKind'> {
+  const recallByKind: Scorecard['recallByKind'] = {};
+  const ttd: Record<string, number[]> = {};
+  for (const r of attacks) {
+    const k = (recallByKind[r.kind] ??= { detected: 0, total: 0, recall: 0 });
+    k.total++;
+    if (r.detected) {
+      k.detected++;
+      (ttd[r.kind] ??= []).push(r.timeToDetectMs!);
+    }
+  }
+  for (const k of Object.values(recallByKind)) k.recall = k.total ? k.detected / k.total : 0;
+  const medianTimeToDetectMsByKind: Record<string, number | null> = {};
+  const p90TimeToDetectMsByKind: Record<string, number | null> = {};
+  for (const kind of Object.keys(recallByKind)) {
+    medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
+    p90TimeToDetectMsByKind[kind] = p90(ttd[kind] ?? []);
+  }
+  return { recallByKind, medianTimeToDetectMsByKind, p90TimeToDetectMsByKind };
 }
 
 /**
@@ -115,13 +149,14 @@ function median(xs: number[]): number | null {
  */
 export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: ScoreOptions = {}): Scorecard {
   const grace = opts.graceMs ?? 2 * 3_600_000;
+  const early = opts.startToleranceMs ?? 0;
   const alerts = uniqueAlerts(allAlerts);
   const fnOf = (a: Alert) => a.resources[0]?.name ?? '';
   const kindOf = (a: Alert) => a.finding_info.types[0];
   const explained = new Set<Alert>();
 
   const attacks: AttackResult[] = labels.attacks.map((w) => {
-    const during = alerts.filter((a) => fnOf(a) === w.function && a.time >= w.start && a.time <= w.end + grace);
+    const during = alerts.filter((a) => fnOf(a) === w.function && a.time >= w.start - early && a.time <= w.end + grace);
     for (const a of during) explained.add(a); // an attack's side effects are not false alarms
     const expect = new Set(w.expect ?? [w.kind]);
     const hits = during.filter((a) => expect.has(kindOf(a)));
@@ -138,19 +173,7 @@ export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: S
     };
   });
 
-  const recallByKind: Scorecard['recallByKind'] = {};
-  const ttd: Record<string, number[]> = {};
-  for (const r of attacks) {
-    const k = (recallByKind[r.kind] ??= { detected: 0, total: 0, recall: 0 });
-    k.total++;
-    if (r.detected) {
-      k.detected++;
-      (ttd[r.kind] ??= []).push(r.timeToDetectMs!);
-    }
-  }
-  for (const k of Object.values(recallByKind)) k.recall = k.total ? k.detected / k.total : 0;
-  const medianTimeToDetectMsByKind: Record<string, number | null> = {};
-  for (const kind of Object.keys(recallByKind)) medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
+  const kinds = byKind(attacks);
 
   const confounderViolations: Scorecard['confounderViolations'] = [];
   const confounders: ConfounderResult[] = [];
@@ -208,8 +231,7 @@ export function scoreAlerts(allAlerts: readonly Alert[], labels: Labels, opts: S
     ...(opts.dataset ? { dataset: opts.dataset } : {}),
     attacks,
     recall: attacks.length ? detected / attacks.length : 1,
-    recallByKind,
-    medianTimeToDetectMsByKind,
+    ...kinds,
     alerts: alerts.length,
     truePositiveAlerts: explained.size,
     falseAlerts,
@@ -242,19 +264,7 @@ function fmtGap(ms: number): string {
 /** Combines scorecards of several datasets into one (sums, recomputed ratios). */
 export function combineScorecards(cards: Scorecard[]): Scorecard {
   const attacks = cards.flatMap((c) => c.attacks);
-  const recallByKind: Scorecard['recallByKind'] = {};
-  const ttd: Record<string, number[]> = {};
-  for (const r of attacks) {
-    const k = (recallByKind[r.kind] ??= { detected: 0, total: 0, recall: 0 });
-    k.total++;
-    if (r.detected) {
-      k.detected++;
-      (ttd[r.kind] ??= []).push(r.timeToDetectMs!);
-    }
-  }
-  for (const k of Object.values(recallByKind)) k.recall = k.detected / k.total;
-  const medianTimeToDetectMsByKind: Record<string, number | null> = {};
-  for (const kind of Object.keys(recallByKind)) medianTimeToDetectMsByKind[kind] = median(ttd[kind] ?? []);
+  const kinds = byKind(attacks);
   const sum = (f: (c: Scorecard) => number) => cards.reduce((s, c) => s + f(c), 0);
   const falseAlerts = {
     learning: sum((c) => c.falseAlerts.learning),
@@ -267,8 +277,7 @@ export function combineScorecards(cards: Scorecard[]): Scorecard {
     dataset: cards.map((c) => c.dataset).filter(Boolean).join(', '),
     attacks,
     recall: attacks.length ? attacks.filter((a) => a.detected).length / attacks.length : 1,
-    recallByKind,
-    medianTimeToDetectMsByKind,
+    ...kinds,
     alerts: sum((c) => c.alerts),
     truePositiveAlerts: sum((c) => c.truePositiveAlerts),
     falseAlerts,
@@ -295,9 +304,9 @@ export function scorecardMarkdown(c: Scorecard): string {
   out.push(`- High-severity false alerts: ${c.falseAlerts.highSeverity} (${c.falseAlerts.afterLearningHighSeverity} after learning)`);
   out.push(`- False alerts during learning: ${c.falseAlerts.learning} = ${c.falseAlertsPer100FunctionDays.learning} per 100 function-days (${c.functionDays.learning.toFixed(1)} function-days)`);
   out.push(`- Confounders alerted above their allowed severity: ${c.confounderViolations.length}`, '');
-  out.push('## Recall by attack kind', '', '| kind | detected | recall | median time to detect |', '|---|---|---|---|');
+  out.push('## Recall by attack kind', '', '| kind | detected | recall | median time to detect | p90 time to detect |', '|---|---|---|---|---|');
   for (const [k, v] of Object.entries(c.recallByKind).sort()) {
-    out.push(`| ${k} | ${v.detected}/${v.total} | ${pct(v.recall)} | ${dur(c.medianTimeToDetectMsByKind[k])} |`);
+    out.push(`| ${k} | ${v.detected}/${v.total} | ${pct(v.recall)} | ${dur(c.medianTimeToDetectMsByKind[k])} | ${dur(c.p90TimeToDetectMsByKind?.[k])} |`);
   }
   // Attack ids repeat across generated datasets: name the dataset when there are several.
   const several = new Set(c.attacks.map((a) => a.dataset)).size > 1;

@@ -21,14 +21,22 @@
  *
  * Parameters were chosen on the NAB corpus (see replay/nab/README.md for the procedure and the
  * held-out split); none depends on the series, its length or its labels. The Gaussian floor
- * (`gaussianFloor`) is the one switch between the NAB set and the alerting defaults.
+ * (`gaussianFloor`) is the one switch between the NAB set and the alerting defaults. Three further
+ * options (per-view half-scores, a repeat quiet period, a fifth `recent-spike` view) are off in both;
+ * the weighted NAB set (nab-weighted.ts) turns them on.
  */
 import { LevelNovelty, RangeNovelty, type LevelNoveltyState, type RangeNoveltyState } from './novelty.ts';
 import { RobustLevel, type RobustLevelState } from './robust-level.ts';
 import { DEFAULT_SEASONAL, SeasonalProfile, type SeasonalOptions, type SeasonalState } from './seasonal.ts';
+import { WindowRangeNovelty, type WindowRangeState } from './window-range.ts';
 
-/** The views a score can come from. */
-export type AnomalyView = 'level' | 'spike' | 'volatility' | 'seasonal';
+/**
+ * The views a score can come from. `recent-spike` (the spike view against only the last
+ * `recentSpikeWindow` points) exists only when that option is on.
+ */
+export type AnomalyView = 'level' | 'spike' | 'volatility' | 'seasonal' | 'recent-spike';
+
+const VIEWS: readonly AnomalyView[] = ['level', 'spike', 'volatility', 'seasonal', 'recent-spike'];
 
 export interface StreamingAnomalyOptions {
   /** Points learned before any score is given; also the sample that sets the level bin width */
@@ -61,6 +69,24 @@ export interface StreamingAnomalyOptions {
    * a few thousand) do not look novel. Off in {@link NAB_ANOMALY_OPTIONS}: NAB rewards even those.
    */
   gaussianFloor: boolean;
+  /**
+   * Per-view overrides of `halfScore` (a view not named uses `halfScore`). Views differ in how often
+   * they set records: the derived views (volatility, seasonal residual) are noisier than the value
+   * itself, so a larger half-score asks more of them. Empty in the defaults.
+   */
+  viewHalfScores: Readonly<Partial<Record<AnomalyView, number>>>;
+  /**
+   * Points after an event during which an event no stronger scores 0 instead of being damped, so a
+   * burst of records (one incident) is reported once. 0 (the defaults) turns it off.
+   */
+  repeatQuiet: number;
+  /**
+   * Points the `recent-spike` view remembers: it scores a deviation from the robust level that goes
+   * beyond every deviation of the last that many points, in units of their range, so a burst still
+   * counts after an older, larger one. 0 (the defaults) turns the view off; give it a half-score in
+   * `viewHalfScores`, since a recent range is narrow.
+   */
+  recentSpikeWindow: number;
 }
 
 /**
@@ -84,6 +110,9 @@ export const DEFAULT_ANOMALY_OPTIONS: Readonly<StreamingAnomalyOptions> = Object
   damping: 0.5,
   eventFloor: 0.05,
   gaussianFloor: true,
+  viewHalfScores: Object.freeze({}),
+  repeatQuiet: 0,
+  recentSpikeWindow: 0,
 });
 
 /**
@@ -135,6 +164,11 @@ export class StreamingAnomalyScorer {
   private readonly volatilityRange = new RangeNovelty();
   private readonly seasonal: SeasonalProfile | null;
   private readonly seasonalRange = new RangeNovelty();
+  private readonly recentSpikeRange: WindowRangeNovelty | null;
+  /** half-score per view, in {@link VIEWS} order */
+  private readonly halfScores: Float64Array;
+  /** this point's novelty per view, in {@link VIEWS} order (reused, to allocate nothing per point) */
+  private readonly novelties = new Float64Array(VIEWS.length);
   private seen = 0;
   private rejectedCount = 0;
   private previous = NaN;
@@ -153,6 +187,8 @@ export class StreamingAnomalyScorer {
     this.level = new LevelNovelty(o.levelBins, o.levelGap, o.warmup);
     this.spikeLevel = new RobustLevel(o.spikeAlpha, o.spikeScaleAlpha, o.spikeHuberK);
     this.seasonal = o.seasonal ? new SeasonalProfile(o.seasonal) : null;
+    this.recentSpikeRange = o.recentSpikeWindow > 0 ? new WindowRangeNovelty(o.recentSpikeWindow) : null;
+    this.halfScores = Float64Array.from(VIEWS, (v) => o.viewHalfScores[v] ?? o.halfScore);
   }
 
   /** Points scored so far (rejected ones excluded). */
@@ -199,32 +235,36 @@ export class StreamingAnomalyScorer {
     const spikeNovelty = this.spikeRange.update(spike, lo, hi);
     const volatilityNovelty = this.volatilityRange.update(this.volatility);
     const seasonalNovelty = Number.isNaN(residual) ? 0 : this.seasonalRange.update(residual, lo, hi);
+    const recentSpikeNovelty = this.recentSpikeRange ? this.recentSpikeRange.update(spike) : 0;
     if (this.seen < o.warmup) return this.remember(0, null, 0, false, true);
 
+    // The most novel view wins, each view's novelty mapped by its own half-score (all equal by default,
+    // so this is the view with the largest novelty).
+    const novelties = this.novelties;
+    novelties[0] = levelNovelty;
+    novelties[1] = spikeNovelty;
+    novelties[2] = volatilityNovelty;
+    novelties[3] = seasonalNovelty;
+    novelties[4] = recentSpikeNovelty;
     let best = 0;
+    let score = 0;
     let view: AnomalyView | null = null;
-    if (levelNovelty > best) {
-      best = levelNovelty;
-      view = 'level';
-    }
-    if (spikeNovelty > best) {
-      best = spikeNovelty;
-      view = 'spike';
-    }
-    if (volatilityNovelty > best) {
-      best = volatilityNovelty;
-      view = 'volatility';
-    }
-    if (seasonalNovelty > best) {
-      best = seasonalNovelty;
-      view = 'seasonal';
+    for (let k = 0; k < novelties.length; k++) {
+      const novelty = novelties[k]!;
+      if (!(novelty > 0)) continue;
+      const viewScore = novelty / (novelty + this.halfScores[k]!);
+      if (viewScore > score) {
+        score = viewScore;
+        best = novelty;
+        view = VIEWS[k]!;
+      }
     }
 
-    let score = best / (best + o.halfScore);
     let damped = false;
     if (score > 0) {
-      if (this.seen - this.lastEventAt <= o.refractory && score <= this.lastEventScore) {
-        score *= o.damping;
+      const since = this.seen - this.lastEventAt;
+      if (since <= Math.max(o.refractory, o.repeatQuiet) && score <= this.lastEventScore) {
+        score = since <= o.repeatQuiet ? 0 : score * o.damping;
         damped = true;
       } else if (score >= o.eventFloor) {
         this.lastEventAt = this.seen;
@@ -275,6 +315,7 @@ export class StreamingAnomalyScorer {
       volatilityRange: this.volatilityRange.toJSON(),
       seasonal: this.seasonal ? this.seasonal.toJSON() : null,
       seasonalRange: this.seasonalRange.toJSON(),
+      recentSpike: this.recentSpikeRange ? this.recentSpikeRange.toJSON() : null,
     };
   }
 
@@ -297,6 +338,8 @@ export class StreamingAnomalyScorer {
     scorer.volatilityRange.restore(state.volatilityRange);
     if (scorer.seasonal && state.seasonal) scorer.seasonal.restore(state.seasonal);
     scorer.seasonalRange.restore(state.seasonalRange);
+    if (Boolean(state.recentSpike) !== Boolean(scorer.recentSpikeRange)) throw new Error('recent-spike state does not match the options');
+    if (scorer.recentSpikeRange && state.recentSpike) scorer.recentSpikeRange.restore(state.recentSpike);
     return scorer;
   }
 }
@@ -317,6 +360,8 @@ export interface AnomalyScorerState {
   volatilityRange: RangeNoveltyState;
   seasonal: SeasonalState | null;
   seasonalRange: RangeNoveltyState;
+  /** absent in states written before the view existed */
+  recentSpike?: WindowRangeState | null;
 }
 
 function validateOptions(o: StreamingAnomalyOptions): Readonly<StreamingAnomalyOptions> {
@@ -337,6 +382,13 @@ function validateOptions(o: StreamingAnomalyOptions): Readonly<StreamingAnomalyO
   check('damping', o.damping >= 0 && o.damping <= 1, 'in [0, 1]');
   check('eventFloor', o.eventFloor >= 0 && o.eventFloor <= 1, 'in [0, 1]');
   check('gaussianFloor', typeof o.gaussianFloor === 'boolean', 'a boolean');
+  check(
+    'viewHalfScores',
+    !!o.viewHalfScores && typeof o.viewHalfScores === 'object' && Object.entries(o.viewHalfScores).every(([v, h]) => VIEWS.includes(v as AnomalyView) && (h as number) > 0),
+    `an object of ${VIEWS.join(' / ')} → half-score > 0`,
+  );
+  check('repeatQuiet', Number.isInteger(o.repeatQuiet) && o.repeatQuiet >= 0, 'an integer ≥ 0');
+  check('recentSpikeWindow', Number.isInteger(o.recentSpikeWindow) && (o.recentSpikeWindow === 0 || (o.recentSpikeWindow >= 2 && o.recentSpikeWindow <= 1_000_000)), '0 (off) or an integer in [2, 1000000]');
   const seasonal = o.seasonal ? Object.freeze({ ...DEFAULT_SEASONAL, ...o.seasonal }) : false;
-  return Object.freeze({ ...o, seasonal });
+  return Object.freeze({ ...o, seasonal, viewHalfScores: Object.freeze({ ...o.viewHalfScores }) });
 }

@@ -115,4 +115,56 @@ describe('fnwatch eval', () => {
     expect(r.stdout).toBe('');
     expect(existsSync(out)).toBe(false);
   });
+
+  it('--seeds generates a dataset per seed, scores them, and reuses the datasets on a second run', async () => {
+    const data = join(root, 'seed-data');
+    const out = join(root, 'seed-out');
+    const args = ['--seeds', '7,8', '--days', '2', '--functions', '6', '--scale', '0.05', '--attacks', 'secret-grab,crypto-mining', '--data', data, '--out', out, '--quiet'];
+    const first = await fnwatch(...args);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('');
+    const doc = JSON.parse(readFileSync(join(out, 'scorecard.json'), 'utf8'));
+    expect(doc.schema).toBe('fnwatch.scorecard/1');
+    expect(doc.generator).toMatchObject({ days: 2, functions: 6, scale: 0.05, attacks: ['secret-grab', 'crypto-mining'] });
+    expect(doc.datasets.map((d: { seed: number; generated: boolean }) => [d.seed, d.generated])).toEqual([[7, true], [8, true]]);
+    for (const seed of [7, 8]) {
+      const labels: LabelsFile = JSON.parse(readFileSync(join(data, `ds-${seed}`, 'labels.json'), 'utf8'));
+      expect(labels.attacks.map((a) => a.kind)).toEqual(['secret-grab', 'crypto-mining']);
+    }
+    expect(doc.combined.attacks).toHaveLength(4);
+    const markdown = readFileSync(join(out, 'scorecard.md'), 'utf8');
+    expect(markdown).toContain('| 7 |');
+    expect(markdown).toContain('| 8 |');
+
+    const second = await fnwatch(...args);
+    expect(second.code).toBe(0);
+    const again = JSON.parse(readFileSync(join(out, 'scorecard.json'), 'utf8'));
+    expect(again.datasets.map((d: { generated: boolean }) => d.generated)).toEqual([false, false]);
+    expect(again.combined.attacks).toEqual(doc.combined.attacks);
+  }, 120_000);
+
+  it('--seeds fails naming the flag before generating anything', async () => {
+    const data = join(root, 'never-data');
+    const noData = await fnwatch('--seeds', '7', '--out', join(root, 'never-out'));
+    expect(noData.code).toBe(2);
+    expect(noData.stderr).toBe('fnwatch: --data is required with --seeds (datasets go to <data>/ds-<seed>)\n');
+    const both = await fnwatch(dsA, '--seeds', '7', '--data', data, '--out', join(root, 'never-out'));
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^fnwatch: --seeds: give either dataset directories or --seeds, not both/);
+    const badKind = await fnwatch('--seeds', '7', '--attacks', 'exfiltration,teleport', '--data', data, '--out', join(root, 'never-out'));
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toMatch(/--attacks: unknown kind "teleport"/);
+    const stray = await fnwatch(dsA, '--days', '3');
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toBe('fnwatch: --days only works with --seeds\n');
+    expect(existsSync(data)).toBe(false);
+    expect(existsSync(join(root, 'never-out'))).toBe(false);
+  });
+
+  it('documents --seeds and its options in --help', async () => {
+    const r = await fnwatch('--help');
+    expect(r.code).toBe(0);
+    for (const flag of ['--seeds <list>', '--days <d>', '--functions <f>', '--scale <x>', '--attacks <kinds>', '--data <dir>', '--out <dir>', '--regenerate']) expect(r.stdout).toContain(flag);
+    expect(r.stdout).toContain('fnwatch eval --seeds 941-946');
+  });
 });

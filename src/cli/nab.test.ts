@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../core/contracts.ts';
 import { DEFAULT_NAB_DIR, readResults, readScoresCsv, readSeries, readWindows } from '../../replay/nab/corpus.ts';
 import { PROFILES, prepareFile, scoreFile } from '../../replay/nab/scorer.ts';
+import { NAB_WEIGHTED_VIEWS_OPTIONS } from '../anomaly/nab-weighted.ts';
+import { NAB_ANOMALY_OPTIONS, StreamingAnomalyScorer } from '../anomaly/scorer.ts';
+import { loadCorpus, runDetector } from '../../replay/nab/run.ts';
 import { nabCommand } from './nab.ts';
 
 const tiny = join(DEFAULT_NAB_DIR, 'labels/combined_windows_tiny.json');
@@ -77,10 +80,25 @@ describe('fnwatch nab', () => {
     expect(existsSync(join(out, 'fnwatch_reward_low_FP_rate_scores.csv'))).toBe(false);
   });
 
+  it('runs the weighted NAB set by default and the plain one with --preset nab-plain', () => {
+    const [file] = loadCorpus(DEFAULT_NAB_DIR, tiny);
+    const [category, name] = file!.name.split('/') as [string, string];
+    const written = (preset?: string) => {
+      const out = tempDir();
+      nabCommand({ out, windows: tiny, profile: 'standard', ...(preset ? { preset } : {}) });
+      return Array.from(readResults(join(out, category, `fnwatch_${name}`)).scores);
+    };
+    const weighted = Array.from(runDetector(file!, () => new StreamingAnomalyScorer(NAB_WEIGHTED_VIEWS_OPTIONS)));
+    const plain = Array.from(runDetector(file!, () => new StreamingAnomalyScorer(NAB_ANOMALY_OPTIONS)));
+    expect(weighted).not.toEqual(plain);
+    expect(written()).toEqual(weighted);
+    expect(written('nab-plain')).toEqual(plain);
+  });
+
   it('rejects bad options with a usage error', () => {
     const out = tempDir();
     expect(() => nabCommand({ out, windows: tiny, profile: 'strict' })).toThrow(UsageError);
-    expect(() => nabCommand({ out, windows: tiny, preset: 'best' })).toThrow(/--preset must be nab or default/);
+    expect(() => nabCommand({ out, windows: tiny, preset: 'best' })).toThrow(/--preset must be one of nab, nab-plain, default/);
     expect(() => nabCommand({ out, data: out })).toThrow(/does not look like a NAB directory/);
     expect(() => nabCommand({ out, windows: join(out, 'missing.json') })).toThrow(/no windows file/);
   });

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../datasets/generator/generate.ts';
+import { iamAction } from '../profiler/export.ts';
+import { isAccessDenied } from '../profiler/profile.ts';
 import { readEventsArrow } from '../sources/files/arrow.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/fnwatch.js', import.meta.url));
@@ -29,8 +31,8 @@ function fnwatch(...args: string[]): Promise<Run> {
 
 /** What each function really did, from the generator's ground truth. */
 interface Used {
-  /** action → first resource of each call ('*' when none) */
-  actions: Map<string, Set<string>>;
+  /** action → first resource of each call ('*' when none) → calls, and how many were denied */
+  actions: Map<string, Map<string, { calls: number; denied: number }>>;
   /** host:port → connections */
   egress: Map<string, number>;
 }
@@ -44,6 +46,7 @@ interface Profiled {
   function: { name: string };
   summary: string[];
   policy: Policy;
+  denied: { action: string; resource: string; calls: number; denied: number }[];
   egress: { destination: string; count: number }[];
 }
 
@@ -54,13 +57,16 @@ function iamMatch(pattern: string, value: string): boolean {
 }
 
 beforeAll(async () => {
-  await generateDataset({ seed: 3, out: ds, days: 2, functions: 6, scale: 0.05, attacks: ['exfiltration', 'imds-access'] });
+  await generateDataset({ seed: 3, out: ds, days: 2, functions: 6, scale: 0.05, attacks: ['exfiltration', 'imds-access', 'error-probing'] });
   for await (const ev of readEventsArrow(join(ds, 'events.arrow'))) {
     let u = used.get(ev.fn.name);
     if (!u) used.set(ev.fn.name, (u = { actions: new Map(), egress: new Map() }));
     if (ev.kind === 'resource_access') {
-      const rs = u.actions.get(ev.action) ?? new Set();
-      rs.add(ev.resources[0] ?? '*');
+      const rs = u.actions.get(ev.action) ?? new Map<string, { calls: number; denied: number }>();
+      const r = rs.get(ev.resources[0] ?? '*') ?? { calls: 0, denied: 0 };
+      r.calls++;
+      if (isAccessDenied(ev.errorCode)) r.denied++;
+      rs.set(ev.resources[0] ?? '*', r);
       u.actions.set(ev.action, rs);
     } else if (ev.kind === 'egress') {
       const key = ev.port !== undefined ? `${ev.host}:${ev.port}` : ev.host;
@@ -91,15 +97,18 @@ describe('fnwatch profile', () => {
       expect(policy.Version).toBe('2012-10-17');
       const allowed = policy.Statement.flatMap((s) => s.Action);
       expect(new Set(allowed).size).toBe(allowed.length);
-      expect(allowed.sort()).toEqual([...u.actions.keys()].sort());
+      // Only calls that succeeded at least once grant; the always-denied ones are listed apart.
+      const granted = [...u.actions].flatMap(([action, rs]) => [...rs].filter(([, c]) => c.denied < c.calls).map(([res]) => [action, res] as const));
+      const alwaysDenied = [...u.actions].flatMap(([action, rs]) => [...rs].filter(([, c]) => c.denied === c.calls).map(([res, c]) => `${action} ${res} ${c.denied}`));
+      expect(allowed.sort()).toEqual([...new Set(granted.map(([action]) => iamAction(action)))].sort());
+      expect(p.denied.map((d) => `${d.action} ${d.resource} ${d.denied}`).sort()).toEqual(alwaysDenied.sort());
       for (const s of policy.Statement) expect(s.Effect).toBe('Allow');
-      // Every call the function made is allowed by a statement naming its action, scoped to the resource it used.
-      for (const [action, resources] of u.actions) {
-        const st = policy.Statement.find((s) => s.Action.includes(action))!;
-        for (const res of resources) {
-          expect(st.Resource.some((pattern) => iamMatch(pattern, res)), `${p.function.name} ${action} ${res} in ${st.Resource.join(', ')}`).toBe(true);
-          if (res.startsWith('arn:')) expect(st.Resource).not.toContain('*');
-        }
+      // Every call that succeeded is allowed by a statement naming its action, scoped to the resource it used.
+      for (const [action, res] of granted) {
+        const st = policy.Statement.find((s) => s.Action.includes(iamAction(action)))!;
+        expect(st.Resource.some((pattern) => iamMatch(pattern, res)), `${p.function.name} ${action} ${res} in ${st.Resource.join(', ')}`).toBe(true);
+        if (res.startsWith('arn:')) expect(st.Resource).not.toContain('*');
+        for (const pattern of st.Resource) expect(pattern).not.toContain('**');
       }
 
       expect(Object.fromEntries(egress.map((e: { destination: string; count: number }) => [e.destination, e.count]))).toEqual(Object.fromEntries(u.egress));
@@ -108,6 +117,11 @@ describe('fnwatch profile', () => {
     const labels = JSON.parse(readFileSync(join(ds, 'labels.json'), 'utf8'));
     const imds = labels.attacks.find((a: { kind: string }) => a.kind === 'imds-access');
     expect(profiled.find((p) => p.function.name === imds.function)!.egress.map((e) => e.destination)).toContain('169.254.169.254:80');
+    // The prober's denied calls are not granted: its policy names none of the probed actions.
+    const probing = labels.attacks.find((a: { kind: string }) => a.kind === 'error-probing');
+    const prober = profiled.find((p) => p.function.name === probing.function)!;
+    expect(prober.denied.length).toBeGreaterThan(0);
+    for (const d of prober.denied) expect(prober.policy.Statement.some((s) => s.Action.includes(iamAction(d.action)) && s.Resource.some((r) => iamMatch(r, d.resource)))).toBe(false);
   }, 60_000);
 
   it('prints one function with its policy and allowlist, and fails in one line on a bad name or baseline', async () => {
@@ -118,6 +132,16 @@ describe('fnwatch profile', () => {
     expect(r.stdout).toMatch(/learning: done/);
     expect(r.stdout).toContain('  least-privilege policy:\n    {\n      "Version": "2012-10-17"');
     for (const host of used.get(name)!.egress.keys()) expect(r.stdout).toContain(`    ${host}  (`);
+
+    const labels = JSON.parse(readFileSync(join(ds, 'labels.json'), 'utf8'));
+    const prober: string = labels.attacks.find((a: { kind: string }) => a.kind === 'error-probing').function;
+    const probed = await fnwatch('profile', baseline, '--function', prober);
+    expect(probed.code).toBe(0);
+    const deniedBlock = /\n {2}always denied \(not in the policy\):\n((?: {4}\S+ \S+ {2}\(\d+×, last [^)]+\)\n)+) {2}egress allowlist:/.exec(probed.stdout);
+    expect(deniedBlock, probed.stdout).not.toBeNull();
+    for (const [action, rs] of used.get(prober)!.actions) {
+      for (const [res, c] of rs) if (c.denied === c.calls) expect(deniedBlock![1]).toContain(`    ${action} ${res}  (${c.denied}×`);
+    }
 
     const bad = join(root, 'bad');
     mkdirSync(bad);

@@ -1,6 +1,7 @@
 /**
  * `fnwatch profile <DIR> [--function NAME] [--export DIR] [--json]`: shows what a saved baseline
- * learned, and exports per function a least-privilege IAM policy and an egress allowlist.
+ * learned, and exports per function a least-privilege IAM policy (from calls that succeeded; calls
+ * that were always denied are listed apart) and an egress allowlist.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { UsageError } from '../core/contracts.ts';
 import { functionKey } from '../core/events.ts';
 import { defaultPack, loadPack } from '../detectors/pack.ts';
 import { profilerSettings } from '../pipeline/engine.ts';
-import { describeProfile, egressAllowlist, leastPrivilegePolicy } from '../profiler/export.ts';
+import { deniedCalls, describeProfile, egressAllowlist, leastPrivilegePolicy } from '../profiler/export.ts';
 import { FunctionProfile } from '../profiler/profile.ts';
 import { loadBaseline } from '../profiler/snapshot.ts';
 import { globMatch } from '../detectors/pack.ts';
@@ -58,6 +59,8 @@ export function register(program: Command): void {
       for (const p of profiles) {
         const policy = leastPrivilegePolicy(p);
         const egress = egressAllowlist(p);
+        // Calls that were always denied grant nothing; they are shown apart (probing, or a missing permission).
+        const denied = deniedCalls(p);
         if (opts.export) {
           const unique = nameCount.get(p.fn.name) === 1 ? p.fn.name : `${p.fn.name}.${p.fn.account ?? '-'}.${p.fn.region ?? '-'}`;
           const safe = unique.replace(/[^\w.-]/g, '_');
@@ -65,11 +68,14 @@ export function register(program: Command): void {
           writeFileSync(join(opts.export, `${safe}.egress.json`), JSON.stringify(egress, null, 2) + '\n');
         }
         if (opts.json) {
-          out.push({ function: p.fn, summary: describeProfile(p, settings.learningMs, settings.minInvocationsForDuration), policy, egress });
+          out.push({ function: p.fn, summary: describeProfile(p, settings.learningMs, settings.minInvocationsForDuration), policy, denied, egress });
         } else {
           process.stdout.write(describeProfile(p, settings.learningMs, settings.minInvocationsForDuration).join('\n') + '\n');
           if (opts.function) {
             process.stdout.write(`  least-privilege policy:\n${indent(JSON.stringify(policy, null, 2), 4)}\n`);
+            if (denied.length > 0) {
+              process.stdout.write(`  always denied (not in the policy):\n${denied.map((c) => `    ${c.action} ${c.resource}  (${c.denied}×, last ${c.lastSeen})`).join('\n')}\n`);
+            }
             process.stdout.write(`  egress allowlist:\n${egress.map((e) => `    ${e.destination}  (${e.count}×, last ${e.lastSeen})`).join('\n') || '    (none seen)'}\n`);
           }
         }

@@ -14,7 +14,7 @@ import { ReportCollector, writePipelineReport } from '../../replay/report/index.
 import { severityName, type Alert } from '../core/alert.ts';
 import { UsageError, type Sink } from '../core/contracts.ts';
 import type { DeadLetter } from '../core/events.ts';
-import { formatTime, parseTime } from '../core/time.ts';
+import { formatTime, parseOptionalRange } from '../core/time.ts';
 import { loadPack } from '../detectors/pack.ts';
 import { loadBaseline } from '../profiler/snapshot.ts';
 import { DeadLetterFile } from '../service/dead-letter-file.ts';
@@ -166,33 +166,6 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
     for (const note of deliveryNotes) process.stderr.write(`${note}\n`);
   }
   if (deliveryError) throw deliveryError;
-}
-
-/** `--from`/`--to`: epoch ms, or what {@link parseTime} reads (ISO-8601, relative to now). */
-/**
- * `--from`/`--to`, each optional; both given must make a non-empty range.
- *
- * @example
- * parseOptionalRange({ from: '-6h' }, Date.now()); // → { from: <6 h ago>, to: undefined }
- */
-export function parseOptionalRange(opts: { from?: string; to?: string }, now: number): { from?: number; to?: number } {
-  const from = opts.from === undefined ? undefined : parseTimeArg(opts.from, now, '--from');
-  const to = opts.to === undefined ? undefined : parseTimeArg(opts.to, now, '--to');
-  if (from !== undefined && to !== undefined && from >= to) {
-    throw new UsageError(`empty time range: --from ${formatTime(from)} is not before --to ${formatTime(to)}`);
-  }
-  return { from, to };
-}
-
-export function parseTimeArg(input: string, now: number, label: string): number {
-  const s = input.trim();
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    // 1e11 ms is 1973; a ten-digit number is a time in seconds, which would silently mean 1970.
-    if (n < 1e11) throw new UsageError(`${label}: ${s} looks like epoch seconds; give epoch milliseconds (${s}000) or ISO-8601`);
-    return n;
-  }
-  return parseTime(s, now, label);
 }
 
 function openOutput(path: string, what: string): number {

@@ -7,14 +7,13 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/contracts.ts';
-import { formatTime } from '../core/time.ts';
+import { formatTime, parseOptionalRange } from '../core/time.ts';
 import { defaultPack, loadPack, type ModelPack } from '../detectors/pack.ts';
 import { profilerSettings } from '../pipeline/engine.ts';
 import { FunctionProfile } from '../profiler/profile.ts';
 import { loadBaseline, saveBaseline, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { ProgressReporter } from '../service/progress.ts';
 import { runReplay, totalEvents, type ReplayResult } from '../sources/files/replay.ts';
-import { parseOptionalRange } from './replay.ts';
 
 interface TrainCliOptions {
   out: string;

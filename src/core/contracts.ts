@@ -20,6 +20,12 @@ export interface Batch {
   items: SourceItem[];
   /** Called once when the batch's alerts are durable. Sources must tolerate acks out of order. */
   ack(): void | Promise<void>;
+  /**
+   * Gives the batch back unprocessed, when a consumer that held it stops (a source may leave this
+   * out). It is never acknowledged, so it is read again after a restart; the source's `close()`
+   * does not wait for it.
+   */
+  release?(): void;
   /** Event-time watermark after this batch, when the source can tell (ms) */
   watermark?: number;
 }

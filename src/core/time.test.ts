@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './contracts.ts';
-import { formatTime, parseDuration, parseTime, parseTimeRange } from './time.ts';
+import { formatTime, parseDuration, parseOptionalRange, parseTime, parseTimeRange } from './time.ts';
 
 const NOW = Date.UTC(2024, 0, 10, 12, 0, 0);
 
@@ -47,6 +47,33 @@ describe('parseTime', () => {
     expect(() => parseTime('yesterday', NOW, '--to')).toThrow(/--to: "yesterday" is not a time: use ISO-8601/);
     expect(() => parseTime('now6h', NOW)).toThrow(UsageError);
     expect(() => parseTime('', NOW)).toThrow(UsageError);
+  });
+});
+
+describe('epoch milliseconds (one parser for every command)', () => {
+  it('reads a bare number as epoch ms, in parseTime and both range parsers', () => {
+    expect(parseTime('1704088800000', NOW)).toBe(Date.UTC(2024, 0, 1, 6));
+    expect(parseTime(' 1704088800000 ', NOW)).toBe(Date.UTC(2024, 0, 1, 6));
+    expect(parseTimeRange('1704088800000', '1704092400000', NOW)).toEqual({ from: Date.UTC(2024, 0, 1, 6), to: Date.UTC(2024, 0, 1, 7) });
+    expect(parseOptionalRange({ from: '1704088800000' }, NOW)).toEqual({ from: Date.UTC(2024, 0, 1, 6), to: undefined });
+  });
+
+  it('refuses epoch seconds, which would silently mean January 1970', () => {
+    expect(() => parseTime('1704088800', NOW, '--from')).toThrow(/--from: 1704088800 looks like epoch seconds; give epoch milliseconds \(1704088800000\) or ISO-8601/);
+    expect(() => parseTimeRange('1704088800', undefined, NOW)).toThrow(UsageError);
+  });
+});
+
+describe('parseOptionalRange', () => {
+  it('leaves an end open when it is not given', () => {
+    expect(parseOptionalRange({}, NOW)).toEqual({ from: undefined, to: undefined });
+    expect(parseOptionalRange({ to: '-1h' }, NOW)).toEqual({ from: undefined, to: NOW - 3_600_000 });
+    expect(parseOptionalRange({ from: '2024-01-01', to: '2024-01-02' }, NOW)).toEqual({ from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 2) });
+  });
+
+  it('refuses an empty range with the same message as parseTimeRange, and names a bad end', () => {
+    expect(() => parseOptionalRange({ from: 'now', to: 'now' }, NOW)).toThrow(/empty time range: --from 2024-01-10T12:00:00Z is not before --to 2024-01-10T12:00:00Z/);
+    expect(() => parseOptionalRange({ to: 'soon' }, NOW)).toThrow(/--to: "soon" is not a time/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Time arguments as people type them on a command line: ISO-8601 instants (`2024-01-01`,
- * `2024-01-01T06:00Z`, `2024-01-01T06:00:00+02:00`) and relative forms counted back from now
- * (`now`, `-6h`, `2d`, `30m`, `now-1h30m`). Pure: the caller passes `now`.
+ * `2024-01-01T06:00Z`, `2024-01-01T06:00:00+02:00`), epoch milliseconds, and relative forms counted
+ * back from now (`now`, `-6h`, `2d`, `30m`, `now-1h30m`). The one parser of `--from`/`--to` for
+ * every command. Pure: the caller passes `now`.
  */
 import { UsageError } from './contracts.ts';
 
@@ -20,7 +21,7 @@ const RELATIVE = /^(?:now-|-)?((?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+)$/;
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
-const FORMS = 'use ISO-8601 (2024-01-01T06:00Z; no offset means UTC) or a time back from now (now, -6h, 2d, 30m, now-1h30m)';
+const FORMS = 'use ISO-8601 (2024-01-01T06:00Z; no offset means UTC), epoch milliseconds, or a time back from now (now, -6h, 2d, 30m, now-1h30m)';
 
 /**
  * A duration such as `30m`, `2h50m`, `1.5h`, `500ms` or `7d`, in milliseconds. A bare number is
@@ -40,14 +41,21 @@ export function parseDuration(input: string, label = 'duration'): number {
 /**
  * A time argument in epoch ms. Relative forms count back from `now`: `6h`, `-6h` and `now-6h` all
  * mean six hours ago. An ISO-8601 date or date-time without an offset is taken as UTC, so the same
- * command means the same range on every machine.
+ * command means the same range on every machine. A bare number is epoch milliseconds.
  *
  * @example
  * parseTime('2024-01-01T06:00Z');            // → 1704088800000
+ * parseTime('1704088800000');                // → 1704088800000
  * parseTime('-6h', Date.UTC(2024, 0, 1, 12)); // → Date.UTC(2024, 0, 1, 6)
  */
 export function parseTime(input: string, now: number = Date.now(), label = 'time'): number {
   const s = input.trim();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    // 1e11 ms is 1973; a ten-digit number is a time in seconds, which would silently mean 1970.
+    if (n < 1e11) throw new UsageError(`${label}: ${s} looks like epoch seconds; give epoch milliseconds (${s}000) or ISO-8601`);
+    return n;
+  }
   if (s.toLowerCase() === 'now') return now;
   const rel = RELATIVE.exec(s.toLowerCase());
   if (rel) return now - parseDuration(rel[1]!, label);
@@ -96,10 +104,26 @@ export interface TimeRange {
  */
 export function parseTimeRange(from: string, to: string | undefined, now: number = Date.now()): TimeRange {
   const range = { from: parseTime(from, now, '--from'), to: to === undefined ? now : parseTime(to, now, '--to') };
-  if (range.from >= range.to) {
-    throw new UsageError(`empty time range: --from ${formatTime(range.from)} is not before --to ${formatTime(range.to)}`);
-  }
+  checkNotEmpty(range.from, range.to);
   return range;
+}
+
+/**
+ * `--from`/`--to`, each optional (an open end reads to the start or end of the data); both given
+ * must make a non-empty range.
+ *
+ * @example
+ * parseOptionalRange({ from: '-6h' }, Date.UTC(2024, 0, 1, 12)); // → { from: Date.UTC(2024, 0, 1, 6), to: undefined }
+ */
+export function parseOptionalRange(opts: { from?: string; to?: string }, now: number = Date.now()): { from?: number; to?: number } {
+  const from = opts.from === undefined ? undefined : parseTime(opts.from, now, '--from');
+  const to = opts.to === undefined ? undefined : parseTime(opts.to, now, '--to');
+  if (from !== undefined && to !== undefined) checkNotEmpty(from, to);
+  return { from, to };
+}
+
+function checkNotEmpty(from: number, to: number): void {
+  if (from >= to) throw new UsageError(`empty time range: --from ${formatTime(from)} is not before --to ${formatTime(to)}`);
 }
 
 /**

@@ -18,7 +18,7 @@ import { num, usd, usdPerInvocation } from './cost.ts';
 import { detectorParams } from './pack.ts';
 import type { Detector } from './types.ts';
 
-const DEFAULTS = { rampRatio: 1.5, threshold: 10, minHours: 4, minRatio: 1.3, minExpected: 20, minExpectedPerHour: 0.5, modelError: 0.15, highUsdPerDay: 10 };
+const DEFAULTS = { rampRatio: 1.5, threshold: 4, minHours: 6, minRatio: 1.3, minExpected: 20, minExpectedPerHour: 0.5, modelError: 0.15, highUsdPerDay: 10 };
 
 /** Result of the hourly CUSUM over the closed-hour history. */
 export interface RampEvidence {

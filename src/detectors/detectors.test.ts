@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Severity } from '../core/alert.ts';
-import type { EgressEvent, FnEvent, ResourceAccessEvent } from '../core/events.ts';
+import type { EgressEvent, FnEvent, InvocationEvent, ResourceAccessEvent } from '../core/events.ts';
 import { DAY, HOUR, MIN, T0, created, diurnal, invocations, kinds, merge, prng, runEngine } from './testing/series.ts';
 import { rampEvidence } from './cost-ramp.ts';
-import { surprising } from './new-egress-host.ts';
+import { defaultPack, detectorParams } from './pack.ts';
+import { rateSurge, recentUnsharedDestination, surprising } from './new-egress-host.ts';
+import { Engine } from '../pipeline/engine.ts';
+import type { Alert } from '../core/alert.ts';
 
 const fn = { name: 'orders-api', account: '111111111111', region: 'us-east-1' };
 
@@ -183,6 +186,20 @@ describe('cost-ramp', () => {
     expect(rampEvidence(busyOff, 1.5, 10, 4, 0.5, 0).score).toBe(10);
     expect(rampEvidence(busyOff, 1.5, 10, 4, 0.5, 0.15).score).toBeLessThan(2);
   });
+
+  it("with the pack's parameters, a worker's burst hours stay below the bar while a sparse ramp's steady hours cross it", () => {
+    const k = detectorParams(defaultPack(), 'cost-ramp', { rampRatio: 0, threshold: 0, minHours: 0, minExpectedPerHour: 0, modelError: 0 });
+    const evidence = (hours: { count: number; expected: number; varianceFactor: number }[]) =>
+      rampEvidence(hours, k.rampRatio, k.threshold, k.minHours, k.minExpectedPerHour, k.modelError);
+    // A bursty queue worker (hour-level dispersion 4): five burst hours at 20-30x, quiet hours around them.
+    const quiet = { count: 4, expected: 6, varianceFactor: 8 };
+    const burst = { count: 150, expected: 6, varianceFactor: 8 };
+    expect(evidence([quiet, burst, quiet, burst, burst, quiet, burst, burst, quiet]).score).toBeLessThan(k.threshold);
+    // A sparse API on a forecast learnt from one day: eight hours at 2.5x of a few calls each.
+    const ramped = Array.from({ length: 8 }, () => ({ count: 10, expected: 4, varianceFactor: 4 }));
+    expect(evidence(ramped).score).toBeGreaterThanOrEqual(k.threshold);
+    expect(evidence(ramped.slice(0, k.minHours - 1)).score).toBeLessThan(k.threshold);
+  });
 });
 
 describe('dormant-wakeup', () => {
@@ -313,6 +330,90 @@ describe('novelty on functions still showing their repertoire', () => {
       call(rare, t + 2, 'secretsmanager:GetSecretValue', 'prod/rds/master'),
     ]);
     expect(alerts.map((a) => (a.unmapped as any).object)).toEqual(['169.254.169.254:80', 'transfer.sh:443', 'secretsmanager:GetSecretValue prod/rds/master']);
+  });
+
+  it('flags a destination no function uses when a function still showing its repertoire reaches it during a surge', () => {
+    const inv = (f: typeof fn, t: number): InvocationEvent => ({
+      kind: 'invocation', time: t, fn: f, requestId: `r${t}`, version: '1', durationMs: 80, billedDurationMs: 80, memorySizeMB: 256, status: 'success', format: 'text',
+    });
+    /** Called every 8 hours, a new mirror each time: its discovery rate stays near 1. */
+    const quietLife = (): FnEvent[] => {
+      const events: FnEvent[] = [...fleet().filter((e) => e.fn.name !== rare.name)];
+      for (let i = 0; i < 12; i++) events.push(inv(rare, T0 + i * 8 * HOUR), eg(rare, T0 + i * 8 * HOUR + 1, `mirror-${i}.example.org`));
+      return events;
+    };
+    const t = T0 + 100 * HOUR;
+    const surge = (host: string): FnEvent[] => Array.from({ length: 20 }, (_, i) => [inv(rare, t + i * MIN), eg(rare, t + i * MIN + 1, host)]).flat();
+    const sorted = (events: FnEvent[]) => events.sort((a, b) => a.time - b.time);
+
+    // One call to a never-seen host: the function is still discovering, so no alert.
+    expect(runEngine(sorted([...quietLife(), inv(rare, t), eg(rare, t + 1, 'drop.example.io')]))).toEqual([]);
+    // Twenty calls in twenty minutes, each reaching it: one alert, once the surge is plain.
+    const alerts = runEngine(sorted([...quietLife(), ...surge('drop.example.io')]));
+    const egressAlerts = alerts.filter((a) => a.finding_info.types[0] === 'new-egress-host');
+    expect(egressAlerts.map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+    expect(egressAlerts[0]!.finding_info.desc).toContain('used by no other function');
+    expect(egressAlerts[0]!.time).toBeGreaterThanOrEqual(t + 9 * MIN);
+    // The same surge to a destination the fleet uses is not news.
+    expect(runEngine(sorted([...quietLife(), ...surge('api.auth0.com')])).filter((a) => a.finding_info.types[0] === 'new-egress-host')).toEqual([]);
+    // Nor is a destination it first used two hours before the surge.
+    const earlier = [inv(rare, t - 2 * HOUR), eg(rare, t - 2 * HOUR + 1, 'drop.example.io')];
+    expect(runEngine(sorted([...quietLife(), ...earlier, ...surge('drop.example.io')])).filter((a) => a.finding_info.types[0] === 'new-egress-host')).toEqual([]);
+  });
+
+  it('flags the drop host on the invocation that reveals the surge, after the last connection to it', () => {
+    const inv = (f: typeof fn, t: number): InvocationEvent => ({
+      kind: 'invocation', time: t, fn: f, requestId: `r${t}`, version: '1', durationMs: 80, billedDurationMs: 80, memorySizeMB: 256, status: 'success', format: 'text',
+    });
+    const events: FnEvent[] = [...fleet().filter((e) => e.fn.name !== rare.name)];
+    for (let i = 0; i < 12; i++) events.push(inv(rare, T0 + i * 8 * HOUR), eg(rare, T0 + i * 8 * HOUR + 1, `mirror-${i}.example.org`));
+    // A 13-minute theft: one call a minute. Its environment is recycled after minute 5 and egress is
+    // logged once per environment per 5 minutes, so the drop host shows up on minutes 0 and 5 only,
+    // before the hour holds 10 calls (minute 9).
+    const t = T0 + 100 * HOUR;
+    for (let i = 0; i < 13; i++) {
+      events.push(inv(rare, t + i * MIN));
+      if (i === 0 || i === 5) events.push(eg(rare, t + i * MIN + 1, 'drop.example.io'));
+    }
+    events.sort((a, b) => a.time - b.time);
+    const egressAlerts = (models?: ReturnType<typeof defaultPack>): Alert[] => {
+      const alerts: Alert[] = [];
+      const engine = new Engine(models ? { models } : {}, (a) => alerts.push(a));
+      for (const ev of events) engine.observe(ev);
+      return alerts.filter((a) => a.finding_info.types[0] === 'new-egress-host');
+    };
+    const alerts = egressAlerts();
+    expect(alerts.map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+    expect(alerts[0]!.time).toBe(t + 9 * MIN); // the tenth call, four minutes after the last connection
+    // Judged on egress events only (surgeRecheck 0), the theft goes unseen.
+    const pack = defaultPack();
+    const egressOnly = { ...pack, detectors: pack.detectors.map((d) => (d.id === 'new-egress-host' ? { ...d, params: { ...d.params, surgeRecheck: 0 } } : d)) };
+    expect(egressAlerts(egressOnly)).toEqual([]);
+  });
+
+  it('looks back only at recent destinations first seen after learning that no other function uses', () => {
+    const now = 10 * HOUR;
+    const seen: [string, number][] = [
+      ['api.stripe.com:443', 0], // long known
+      ['old.example.org:443', now - 2 * HOUR], // first seen before the window
+      ['shared.example.com:443', now - 20 * MIN], // another function uses it too
+      ['drop.example.io:443', now - 30 * MIN],
+      ['learning.example.net:443', now - 10 * MIN], // first seen during learning
+    ];
+    const users = (h: string) => (h === 'shared.example.com:443' ? 2 : 1);
+    const trusted = (t: number) => t !== now - 10 * MIN;
+    expect(recentUnsharedDestination(seen, now, HOUR, trusted, users)).toEqual(['drop.example.io:443', now - 30 * MIN]);
+    expect(recentUnsharedDestination(seen, now, 15 * MIN, trusted, users)).toBeUndefined();
+    // The most recently first-seen of several candidates.
+    expect(recentUnsharedDestination([...seen, ['drop2.example.io:443', now - 5 * MIN]], now, HOUR, trusted, users)).toEqual(['drop2.example.io:443', now - 5 * MIN]);
+  });
+
+  it('calls a surge only what its rate model all but excludes', () => {
+    const k = { surgeMinCount: 10, surgeRatio: 5, surgeLog10p: -6, minExpectedPerHour: 0.5 };
+    expect(rateSurge({ count: 20, expected: 0.1 }, k)).toBe(true);
+    expect(rateSurge({ count: 9, expected: 0.1 }, k)).toBe(false); // too few to judge
+    expect(rateSurge({ count: 40, expected: 10 }, k)).toBe(false); // a busy hour, not a surge
+    expect(rateSurge({ count: 12, expected: 2 }, k)).toBe(false); // 6x, but Poisson p ~ 1e-5
   });
 
   it('weighs the discovery rate by how ordinary the item is in the fleet', () => {

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { ALERT_KINDS } from '../core/alert.ts';
 import { UsageError } from '../core/contracts.ts';
+import { fieldPath, parsePositionedYaml } from '../core/yaml-errors.ts';
 
 const severityName = z.enum(['informational', 'low', 'medium', 'high', 'critical']);
 
@@ -77,29 +77,11 @@ export const DEFAULT_PACK_PATH = fileURLToPath(new URL('../../models/default.yam
  * const pack = parsePack(readFileSync('models/default.yaml', 'utf8'), 'models/default.yaml');
  */
 export function parsePack(text: string, file: string): ModelPack {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lc.linePos(e.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: ${e.message.split('\n')[0]}`);
-  }
-  const result = PackSchema.safeParse(doc.toJS());
+  const yaml = parsePositionedYaml(text, file);
+  const result = PackSchema.safeParse(yaml.value);
   if (result.success) return deepFreeze(result.data);
   const issue = result.error.issues[0]!;
-  const path = issue.path as (string | number)[];
-  // Point at the deepest node that exists along the path (a missing key points at its parent).
-  let where = '';
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const { line, col } = lc.linePos(node.range[0]);
-      where = `:${line}:${col}`;
-      break;
-    }
-  }
-  const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
-  throw new UsageError(`${file}${where}: ${field || '(top level)'}: ${issue.message}`);
+  throw new UsageError(`${yaml.locate(issue.path)}: ${fieldPath(issue.path)}: ${issue.message}`);
 }
 
 /** Loads a pack file (default: the shipped pack). */

@@ -16,18 +16,33 @@
 export class GenerationalMap<K, V> {
   private young = new Map<K, V>();
   private old = new Map<K, V>();
+  /**
+   * The entry of the last `get` hit or `set`, which is always in `young` (both end by setting it,
+   * after any insert that retired a generation): the parsers look up one log stream's state for each
+   * of its events in a row, and a repeated hit in `young` changes nothing, so answering it from here
+   * is the same as looking.
+   */
+  private lastKey: K | undefined;
+  private lastValue: V | undefined;
 
   constructor(private readonly capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`GenerationalMap capacity must be >= 1, got ${capacity}`);
   }
 
   get(key: K): V | undefined {
+    if (key === this.lastKey && this.lastValue !== undefined) return this.lastValue;
     const v = this.young.get(key);
-    if (v !== undefined) return v;
+    if (v !== undefined) {
+      this.lastKey = key;
+      this.lastValue = v;
+      return v;
+    }
     const o = this.old.get(key);
     if (o !== undefined) {
       this.old.delete(key);
       this.insert(key, o);
+      this.lastKey = key;
+      this.lastValue = o;
     }
     return o;
   }
@@ -35,10 +50,12 @@ export class GenerationalMap<K, V> {
   set(key: K, value: V): void {
     if (this.young.has(key)) {
       this.young.set(key, value);
-      return;
+    } else {
+      this.old.delete(key);
+      this.insert(key, value);
     }
-    this.old.delete(key);
-    this.insert(key, value);
+    this.lastKey = key;
+    this.lastValue = value;
   }
 
   /** Entries currently held (both generations). */
@@ -142,6 +159,14 @@ export class StreamIdWindow {
   private insertsSinceLookup = 0;
   private marks = new Map<string, Map<string, StreamMark>>();
   private marksCount = 0;
+  /**
+   * The stream of the last `seen` call that inserted, and its entries in `marks`. Pruning only runs
+   * inside such a call, before this is set, and never drops the mark just touched; so these stay valid.
+   */
+  private lastGroup: string | undefined;
+  private lastStream: string | undefined;
+  private lastStreams: Map<string, StreamMark> | undefined;
+  private lastMark: StreamMark | undefined;
 
   constructor(readonly capacity: number) {
     if (!(capacity >= 1)) throw new RangeError(`StreamIdWindow capacity must be >= 1, got ${capacity}`);
@@ -170,10 +195,14 @@ export class StreamIdWindow {
     h2 = fmix(h2 ^ Math.imul(n, 0x27d4eb2f));
     if (h1 === 0 && h2 === 0) h2 = 1; // (0, 0) marks an empty index slot
 
-    let streams = this.marks.get(group);
-    const mark = streams?.get(stream);
-    const live = mark !== undefined && this.inserts - mark.lastInsert <= this.capacity;
-    const above = live && id.length === mark.max.length && id > mark.max;
+    // Events come in runs of one stream (a payload holds one stream's events): remember the last
+    // stream's entry instead of two map lookups per id.
+    const cached = stream === this.lastStream && group === this.lastGroup;
+    let streams = cached ? this.lastStreams : this.marks.get(group);
+    const found = cached ? this.lastMark : streams?.get(stream);
+    let mark = found;
+    const live = found !== undefined && this.inserts - found.lastInsert <= this.capacity;
+    const above = live && id.length === found.max.length && id > found.max;
     if (!above) {
       if (live && this.lookup(h1, h2)) return true;
       // With no live mark, none of the stream's ids is in the window: nothing to look up.
@@ -184,12 +213,18 @@ export class StreamIdWindow {
         streams = new Map();
         this.marks.set(group, streams);
       }
-      streams.set(stream, { max: id, lastInsert: this.inserts });
+      mark = { max: id, lastInsert: this.inserts };
+      streams.set(stream, mark);
       if (++this.marksCount > 2 * this.capacity) this.pruneMarks();
     } else {
       if (!live || above) mark.max = id;
       mark.lastInsert = this.inserts;
     }
+    // This stream's mark survives any pruning above (it was just touched).
+    this.lastGroup = group;
+    this.lastStream = stream;
+    this.lastStreams = streams;
+    this.lastMark = mark;
     return false;
   }
 

@@ -53,17 +53,37 @@ function fromBase64(text: string): Buffer | DecodeFailure {
   return failure('bad-base64', `payload is not valid base64 (${text.length} chars)`);
 }
 
+/** Largest output buffer sized up front from the gzip trailer; bigger payloads take several chunks. */
+const MAX_GUNZIP_CHUNK = 1024 * 1024;
+
+/**
+ * Output chunk size for one gunzip: the size the gzip trailer (ISIZE, the last four bytes) announces,
+ * plus slack, so a typical payload inflates into one buffer. With zlib's default 16 KB chunks a
+ * 20 KB subscription payload took two chunks and a concatenating copy (~0.15 µs per log event on the
+ * bench payloads, a fifth of the gunzip). ISIZE is untrusted: it only sizes the buffer (clamped);
+ * a wrong value costs extra chunks, never a wrong result, and `maxOutputLength` still bounds the output.
+ */
+function gunzipChunkSize(bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n < 18) return 1024;
+  const isize = (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
+  return Math.min(Math.max(isize + 64, 1024), MAX_GUNZIP_CHUNK);
+}
+
 function gunzip(bytes: Uint8Array): Buffer | DecodeFailure {
   try {
-    return gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+    return gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES, chunkSize: gunzipChunkSize(bytes) });
   } catch (err) {
     return failure('bad-gzip', `gunzip failed: ${(err as Error).message}`);
   }
 }
 
 function bytesToText(bytes: Uint8Array): string | DecodeFailure {
-  if (!isUtf8(bytes)) return failure('bad-utf8', 'payload is not valid UTF-8');
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  // Decoding replaces every invalid sequence with U+FFFD, so only a text holding one can come from
+  // invalid UTF-8; the byte check then tells it from a genuine U+FFFD. Cheaper than checking first.
+  if (text.indexOf('\uFFFD') !== -1 && !isUtf8(bytes)) return failure('bad-utf8', 'payload is not valid UTF-8');
+  return text;
 }
 
 function firstNonSpace(bytes: Uint8Array): number {

@@ -379,3 +379,58 @@ describe('JSON platform records read without JSON.parse', () => {
     ]);
   });
 });
+
+describe('egress records scanned in place', () => {
+  const TS = '2025-01-07T19:49:07.924Z';
+  const RID = '06e8554f-3109-426f-8992-0c834de2ac20';
+  const record = (host: string, port: string, proto: string) => `{"fnwatch":"egress","host":"${host}","port":${port},"proto":"${proto}"}`;
+  /** The same record as the scan reads it, and spaced out so that only JSON.parse can read it. */
+  const forms = (rec: string) => {
+    const spaced = rec.replace(/,"/g, ', "');
+    const app = (r: string) => JSON.stringify({ timestamp: TS, level: 'INFO', requestId: RID, message: r });
+    return { scanned: [`${TS}\t${RID}\tINFO\t${rec}\n`, app(rec)], parsed: [`${TS}\t${RID}\tINFO\t${spaced}\n`, app(spaced).replace('"level"', ' "level"')] };
+  };
+
+  it('give exactly the events and dead letters the JSON.parse path gives', () => {
+    const records = [
+      record('API.Stripe.com.', '443', 'tls'),
+      record('169.254.169.254', '80', 'tcp'),
+      record('pool.example.org', '3333', 'tcp'),
+      record('', '443', 'tls'), // bad host: a dead letter either way
+      record('a', '70000', 'tls'), // bad port: a dead letter either way
+    ];
+    const run = (pick: 'scanned' | 'parsed') =>
+      feed(parserWith(), lines(records.flatMap((r) => forms(r)[pick])), '/aws/lambda/orders-api');
+    const scanned = run('scanned');
+    const parsed = run('parsed');
+    expect(scanned.events.map(({ id: _id, time: _t, ...e }) => e)).toEqual(parsed.events.map(({ id: _id, time: _t, ...e }) => e));
+    expect(scanned.deadLetters.map((d) => [d.reason, d.detail])).toEqual(parsed.deadLetters.map((d) => [d.reason, d.detail]));
+    expect(scanned.ofKind('egress').map((e) => [e.host, e.port, e.protocol])).toEqual([
+      ['api.stripe.com', 443, 'tls'],
+      ['api.stripe.com', 443, 'tls'],
+      ['169.254.169.254', 80, 'tcp'],
+      ['169.254.169.254', 80, 'tcp'],
+      ['pool.example.org', 3333, 'tcp'],
+      ['pool.example.org', 3333, 'tcp'],
+    ]);
+    expect(scanned.deadLetters.map((d) => d.reason)).toEqual(['bad-egress', 'bad-egress', 'bad-egress', 'bad-egress']);
+    expect(scanned.misaccounted()).toEqual([]);
+  });
+
+  it('leave records that are not exactly the hook’s form, or not valid JSON, to JSON.parse', () => {
+    const s = feed(
+      parserWith(),
+      lines([
+        `${TS}\t${RID}\tINFO\t${record('a\\u0042', '443', 'tls')}\n`, // escape: JSON.parse reads aB
+        `${TS}\t${RID}\tINFO\t${record('a', '0443', 'tls')}\n`, // leading zero: not JSON, an app line
+        `${TS}\t${RID}\tINFO\t${record('a', '443', 'tls')} trailing\n`, // text after the record: an app line
+        JSON.stringify({ timestamp: TS, level: 'INFO', requestId: RID, message: record('b', '443', 'tls'), type: 'x' }), // extra key, still read
+        JSON.stringify({ timestamp: TS, level: 'INFO', requestId: RID, message: record('c\u0001', '443', 'tls') }), // control char: decoded into the record, which is then not JSON
+      ]),
+      '/aws/lambda/orders-api',
+    );
+    expect(s.ofKind('egress').map((e) => e.host)).toEqual(['ab', 'b']);
+    expect(s.ignoredReasons).toEqual(['app', 'app', 'app']);
+    expect(s.misaccounted()).toEqual([]);
+  });
+});

@@ -17,7 +17,7 @@ import type {
 import type { ParseSink } from '../core/parse-sink.ts';
 import { GenerationalMap } from './bounded.ts';
 import { deadLetterLogEvent } from './dead-letter.ts';
-import { EGRESS_PREFIX, EGRESS_PREFIX_ESCAPED, egressFromRecord, looksLikeEgress } from './egress.ts';
+import { EGRESS_PREFIX, EGRESS_PREFIX_ESCAPED, egressFromFields, looksLikeEgress, scanEgress, scannedEgress } from './egress.ts';
 
 /** Per-function state, interned so events of one function share one {@link FunctionRef}. */
 interface FunctionState {
@@ -188,36 +188,59 @@ function errorTypeIn(s: string, from: number): string | undefined {
   return end === -1 || end - start > 200 ? undefined : s.slice(start, end);
 }
 
+/** What a REPORT line or `platform.report` record says, however it was read (text scan, JSON search, JSON.parse). */
+interface ReportFields {
+  requestId: string | undefined;
+  durationMs: number | undefined;
+  billedDurationMs: number | undefined;
+  memorySizeMB: number | undefined;
+  maxMemoryUsedMB: number | undefined;
+  initDurationMs: number | undefined;
+  restoreDurationMs: number | undefined;
+  status: string | undefined;
+  errorType: string | undefined;
+}
+
+/** The one scratch {@link ReportFields}: refilled per report and copied into the event, so reading allocates nothing. */
+const scratchReport: ReportFields = {
+  requestId: undefined,
+  durationMs: undefined,
+  billedDurationMs: undefined,
+  memorySizeMB: undefined,
+  maxMemoryUsedMB: undefined,
+  initDurationMs: undefined,
+  restoreDurationMs: undefined,
+  status: undefined,
+  errorType: undefined,
+};
+
+/** {@link scratchReport}, emptied for the next report. */
+function clearReport(): ReportFields {
+  const r = scratchReport;
+  r.requestId = undefined;
+  r.durationMs = undefined;
+  r.billedDurationMs = undefined;
+  r.memorySizeMB = undefined;
+  r.maxMemoryUsedMB = undefined;
+  r.initDurationMs = undefined;
+  r.restoreDurationMs = undefined;
+  r.status = undefined;
+  r.errorType = undefined;
+  return r;
+}
+
 /**
- * Decides, without JSON.parse, the JSON log lines whose outcome does not depend on their content:
- * platform records fnwatch does not read, and app records that are neither an egress record nor an
- * `Invoke Error`. Returns the `ignored` reason, or undefined when the line must be parsed. Lambda
- * writes these records with fixed leading keys (`{"time":…,"type":…}`, `{"timestamp":…,"level":…}`);
- * anything shaped otherwise is parsed. Skipped platform types are counted, not validated.
- *
- * @example
- * jsonVerdictWithoutParsing('{"time":"2025-01-07T19:49:07.595Z","type":"platform.runtimeDone","record":{}}'); // → 'platform'
- * jsonVerdictWithoutParsing('{"time":"2025-01-07T19:49:07.595Z","type":"platform.report","record":{}}');      // → undefined
+ * Index of the `"` closing a JSON string body that starts at `i`, or -1 when the body has a backslash
+ * or a control character before it (its raw text is then not its value) or does not end.
  */
-export function jsonVerdictWithoutParsing(m: string): string | undefined {
-  if (m.startsWith('{"time":"')) {
-    const t = m.indexOf('"type":"', 9);
-    if (t === -1 || t > 80 || !m.startsWith('platform.', t + 8)) return undefined;
-    const name = t + 17;
-    if (m.startsWith('report"', name) || m.startsWith('start"', name) || m.startsWith('initStart"', name)) return undefined;
-    return m.startsWith('logsDropped"', name) ? 'logs-dropped' : 'platform';
+function plainStringEnd(m: string, i: number): number {
+  const n = m.length;
+  for (; i < n; i++) {
+    const c = m.charCodeAt(i);
+    if (c === 0x22 /* " */) return i;
+    if (c < 0x20 || c === 0x5c /* \ */) return -1;
   }
-  if (m.startsWith('{"timestamp":"')) {
-    const level = m.indexOf('"level":"', 14);
-    if (level === -1 || level > 80) return undefined;
-    const key = m.indexOf('"message":', level);
-    if (key === -1) return undefined;
-    const value = key + 10;
-    if (m.startsWith(EGRESS_PREFIX_ESCAPED, value) || m.startsWith(EGRESS_PREFIX, value)) return undefined;
-    if (m.startsWith('ERROR"', level + 9) && m.startsWith('"Invoke Error', value)) return undefined;
-    return 'app';
-  }
-  return undefined;
+  return -1;
 }
 
 type Obj = Record<string, unknown>;
@@ -309,15 +332,8 @@ export class LambdaLogParser {
     const fs = this.functionFor(le);
     if (fs === undefined) return out.ignored('lambda-unattributed');
     const idEnd = nextSeparator(m, REPORT_PREFIX.length);
-    const requestId = m.slice(REPORT_PREFIX.length, idEnd);
-    let durationMs: number | undefined;
-    let billedDurationMs: number | undefined;
-    let memorySizeMB: number | undefined;
-    let maxMemoryUsedMB: number | undefined;
-    let initDurationMs: number | undefined;
-    let restoreDurationMs: number | undefined;
-    let status: string | undefined;
-    let errorType: string | undefined;
+    const r = clearReport();
+    r.requestId = m.slice(REPORT_PREFIX.length, idEnd);
     // Token by token: separators vary (tab, space, space before tab), so only `Key: value` is relied
     // on. A key is recognised only at a token start, and a matched key's value is consumed with it,
     // so `Duration` is never read out of `Billed Duration`, `Init Duration` or `Restore Duration`.
@@ -329,22 +345,22 @@ export class LambdaLogParser {
     if (m.startsWith('Duration: ', i)) {
       const v = readNumber(m, i + 10);
       if (v >= 0 && m.startsWith(' ms', scanEnd)) {
-        durationMs = v;
+        r.durationMs = v;
         i = skipSpace(m, scanEnd + 3);
         if (m.startsWith('Billed Duration: ', i)) {
           const b = readNumber(m, i + 17);
           if (b >= 0 && m.startsWith(' ms', scanEnd)) {
-            billedDurationMs = b;
+            r.billedDurationMs = b;
             i = skipSpace(m, scanEnd + 3);
             if (m.startsWith('Memory Size: ', i)) {
               const mem = readNumber(m, i + 13);
               if (mem >= 0 && m.startsWith(' MB', scanEnd)) {
-                memorySizeMB = mem;
+                r.memorySizeMB = mem;
                 i = skipSpace(m, scanEnd + 3);
                 if (m.startsWith('Max Memory Used: ', i)) {
                   const max = readNumber(m, i + 17);
                   if (max >= 0 && m.startsWith(' MB', scanEnd)) {
-                    maxMemoryUsedMB = max;
+                    r.maxMemoryUsedMB = max;
                     i = skipSpace(m, scanEnd + 3);
                   }
                 }
@@ -396,8 +412,8 @@ export class LambdaLogParser {
       while (m.charCodeAt(at) === 0x20) at++;
       if (field === REPORT_STATUS || field === REPORT_ERROR_TYPE) {
         i = tokenEnd(m, at);
-        if (field === REPORT_STATUS) status = m.slice(at, i);
-        else errorType = m.slice(at, i);
+        if (field === REPORT_STATUS) r.status = m.slice(at, i);
+        else r.errorType = m.slice(at, i);
         continue;
       }
       const v = readNumber(m, at);
@@ -407,41 +423,27 @@ export class LambdaLogParser {
       i = scanEnd;
       switch (field) {
         case REPORT_DURATION:
-          durationMs = v;
+          r.durationMs = v;
           break;
         case REPORT_BILLED:
-          billedDurationMs = v;
+          r.billedDurationMs = v;
           break;
         case REPORT_MEMORY:
-          memorySizeMB = v;
+          r.memorySizeMB = v;
           break;
         case REPORT_MAX_MEMORY:
-          maxMemoryUsedMB = v;
+          r.maxMemoryUsedMB = v;
           break;
         case REPORT_INIT:
-          initDurationMs = v;
+          r.initDurationMs = v;
           break;
         case REPORT_RESTORE:
-          restoreDurationMs = v;
+          r.restoreDurationMs = v;
           break;
         // REPORT_SKIP_NUMBER: Billed Restore Duration has no field in the event model
       }
     }
-    this.emitInvocation(
-      le,
-      fs,
-      requestId,
-      durationMs,
-      billedDurationMs,
-      memorySizeMB,
-      maxMemoryUsedMB,
-      initDurationMs,
-      restoreDurationMs,
-      status,
-      errorType,
-      'text',
-      out,
-    );
+    this.emitInvocation(le, fs, r, 'text', out);
   }
 
   /** Node.js app line `<ts>\t<requestId>\t<LEVEL>\t<message>`, or a free-form runtime line. */
@@ -457,7 +459,13 @@ export class LambdaLogParser {
       return out.ignored('app');
     }
     const body = t3 + 1;
-    if (m.charCodeAt(body) === 0x7b /* { */ && looksLikeEgress(m, body)) return this.egressText(le, pos, m.slice(body), out);
+    if (m.charCodeAt(body) === 0x7b /* { */ && looksLikeEgress(m, body)) {
+      // The hook's exact form is scanned in place; anything else is parsed (the reference).
+      if (scanEgress(m, body, false) && skipSpace(m, scannedEgress.end) === m.length) {
+        return this.emitEgress(le, pos, scannedEgress.host, scannedEgress.port, scannedEgress.proto, out);
+      }
+      return this.egressText(le, pos, m.slice(body), out);
+    }
     if (m.startsWith('ERROR', t2 + 1) && m.startsWith('Invoke Error', body)) {
       return this.markFailure(le, m.slice(t1 + 1, t2), 'error', errorTypeIn(m, body), out);
     }
@@ -508,9 +516,14 @@ export class LambdaLogParser {
 
   /** An instrumentation egress record (already parsed), from either log format. */
   egress(rec: Obj, le: LogEvent, pos: Position, out: ParseSink): void {
+    this.emitEgress(le, pos, rec.host, rec.port, rec.proto, out);
+  }
+
+  /** An egress record's fields, parsed or scanned: the event, or a dead letter saying which field is wrong. */
+  private emitEgress(le: LogEvent, pos: Position, host: unknown, port: unknown, proto: unknown, out: ParseSink): void {
     const fs = this.functionFor(le);
     if (fs === undefined) return out.ignored('egress-unattributed');
-    const r = egressFromRecord(rec, fs.ref, le.timestamp, le.id);
+    const r = egressFromFields(host, port, proto, fs.ref, le.timestamp, le.id);
     if (r.ok) out.event(r.event);
     else deadLetterLogEvent(out, pos, le, 'bad-egress', r.detail);
   }
@@ -558,35 +571,72 @@ export class LambdaLogParser {
   }
 
   /**
-   * `platform.report` and `platform.start`, the two JSON records on every invocation, read by targeted
-   * search instead of JSON.parse (which would cost more than decoding the whole payload did). Returns
-   * false, having emitted nothing, whenever the line is not exactly the expected shape; the caller then
-   * parses it normally, which also validates and dead-letters. Key patterns such as `"status":"`
-   * cannot occur inside a JSON string, where quotes are escaped.
+   * The JSON-format lines whose shape Lambda fixes, handled without JSON.parse (which would cost
+   * more than decoding the whole payload did): classified once by their leading keys
+   * (`{"time":…,"type":"platform.…"`, `{"timestamp":…,"level":…`), then platform records fnwatch does
+   * not read and app records that are neither an egress record nor an `Invoke Error` are counted,
+   * `platform.report` / `platform.start` are read by targeted search, and egress records in the hook's
+   * exact form are scanned. Returns false, having emitted nothing, whenever the line is not exactly
+   * the expected shape; the caller then parses it, and that path stays the reference (it validates
+   * and dead-letters). Key patterns such as `"status":"` cannot occur inside a JSON string, where
+   * quotes are escaped. Skipped platform types are counted, not validated.
+   *
+   * @example
+   * lambda.jsonWithoutParsing(logEvent, position, sink); // → true for '{"time":"…","type":"platform.runtimeDone","record":{}}'
    */
-  platformWithoutParsing(le: LogEvent, out: ParseSink): boolean {
+  jsonWithoutParsing(le: LogEvent, pos: Position, out: ParseSink): boolean {
     const m = le.message;
-    if (!m.startsWith('{"time":"') || m.length > MAX_PLATFORM_LINE) return false;
+    if (m.startsWith('{"time":"')) {
+      const t = m.indexOf('"type":"', 9);
+      if (t === -1 || t > 80 || !m.startsWith('platform.', t + 8)) return false;
+      const name = t + 17;
+      switch (m.charCodeAt(name)) {
+        case 0x72 /* r */:
+          if (m.startsWith('report"', name)) return this.platformRecordWithoutParsing(le, m, name, true, out);
+          break;
+        case 0x73 /* s */:
+          if (m.startsWith('start"', name)) return this.platformRecordWithoutParsing(le, m, name, false, out);
+          break;
+        case 0x69 /* i */:
+          if (m.startsWith('initStart"', name)) return false;
+          break;
+        case 0x6c /* l */:
+          if (m.startsWith('logsDropped"', name)) {
+            out.ignored('logs-dropped');
+            return true;
+          }
+          break;
+      }
+      out.ignored('platform');
+      return true;
+    }
+    if (m.startsWith('{"timestamp":"')) {
+      const level = m.indexOf('"level":"', 14);
+      if (level === -1 || level > 80) return false;
+      const key = m.indexOf('"message":', level);
+      if (key === -1) return false;
+      const value = key + 10;
+      if (m.startsWith(EGRESS_PREFIX_ESCAPED, value)) return this.jsonEgressWithoutParsing(le, pos, m, out);
+      if (m.startsWith(EGRESS_PREFIX, value)) return false;
+      if (m.startsWith('ERROR"', level + 9) && m.startsWith('"Invoke Error', value)) return false;
+      out.ignored('app');
+      return true;
+    }
+    return false;
+  }
+
+  /** `platform.report` / `platform.start` (`name` is where the type's name starts) by targeted search. */
+  private platformRecordWithoutParsing(le: LogEvent, m: string, name: number, isReport: boolean, out: ParseSink): boolean {
+    if (m.length > MAX_PLATFORM_LINE) return false;
     let last = m.length - 1;
     while (last > 0 && m.charCodeAt(last) <= 0x20) last--;
     if (m.charCodeAt(last) !== 0x7d /* } */) return false; // truncated: let JSON.parse say so
-    const t = m.indexOf('"type":"platform.', 9);
-    if (t === -1 || t > 80) return false;
-    const name = t + 17;
-    const isReport = m.startsWith('report"', name);
-    if (!isReport && !m.startsWith('start"', name)) return false;
     const record = m.indexOf('"record":{', name);
     if (record === -1) return false;
     if (isReport) return this.reportWithoutParsing(le, m, record + 10, out);
     const version = jsonString(m, '"version":', record);
     if (version === null) return false;
-    const fs = this.functionFor(le);
-    if (fs === undefined) out.ignored('lambda-unattributed');
-    else if (version === undefined || version === '') out.ignored('platform');
-    else {
-      this.stream(le).version = version;
-      if (!this.noteVersion(fs, version, le, 'START Version', out)) out.ignored('platform');
-    }
+    this.started(le, version, out);
     return true;
   }
 
@@ -595,19 +645,20 @@ export class LambdaLogParser {
     if (metrics === -1) return false;
     const end = m.indexOf('}', metrics + 11); // metrics is flat: its first `}` closes it
     if (end === -1) return false;
-    const durationMs = jsonNumber(m, '"durationMs":', metrics, end);
-    const billedDurationMs = jsonNumber(m, '"billedDurationMs":', metrics, end);
-    const memorySizeMB = jsonNumber(m, '"memorySizeMB":', metrics, end);
-    const maxMemoryUsedMB = jsonNumber(m, '"maxMemoryUsedMB":', metrics, end);
-    const initDurationMs = jsonNumber(m, '"initDurationMs":', metrics, end);
-    const restoreDurationMs = jsonNumber(m, '"restoreDurationMs":', metrics, end);
+    const r = clearReport();
+    r.durationMs = jsonNumber(m, '"durationMs":', metrics, end);
+    r.billedDurationMs = jsonNumber(m, '"billedDurationMs":', metrics, end);
+    r.memorySizeMB = jsonNumber(m, '"memorySizeMB":', metrics, end);
+    r.maxMemoryUsedMB = jsonNumber(m, '"maxMemoryUsedMB":', metrics, end);
+    r.initDurationMs = jsonNumber(m, '"initDurationMs":', metrics, end);
+    r.restoreDurationMs = jsonNumber(m, '"restoreDurationMs":', metrics, end);
     if (
-      Number.isNaN(durationMs) ||
-      Number.isNaN(billedDurationMs) ||
-      Number.isNaN(memorySizeMB) ||
-      Number.isNaN(maxMemoryUsedMB) ||
-      Number.isNaN(initDurationMs) ||
-      Number.isNaN(restoreDurationMs)
+      Number.isNaN(r.durationMs) ||
+      Number.isNaN(r.billedDurationMs) ||
+      Number.isNaN(r.memorySizeMB) ||
+      Number.isNaN(r.maxMemoryUsedMB) ||
+      Number.isNaN(r.initDurationMs) ||
+      Number.isNaN(r.restoreDurationMs)
     ) {
       return false;
     }
@@ -615,25 +666,31 @@ export class LambdaLogParser {
     const status = jsonString(m, '"status":', record);
     const errorType = jsonString(m, '"errorType":', record);
     if (requestId === null || status === null || errorType === null) return false;
+    r.requestId = requestId;
+    r.status = status;
+    r.errorType = errorType;
     const fs = this.functionFor(le);
     if (fs === undefined) out.ignored('lambda-unattributed');
-    else {
-      this.emitInvocation(
-        le,
-        fs,
-        requestId,
-        durationMs,
-        billedDurationMs,
-        memorySizeMB,
-        maxMemoryUsedMB,
-        initDurationMs,
-        restoreDurationMs,
-        status,
-        errorType,
-        'json',
-        out,
-      );
-    }
+    else this.emitInvocation(le, fs, r, 'json', out);
+    return true;
+  }
+
+  /**
+   * A JSON app record `{"timestamp":"…","level":"…","requestId":"…","message":"<egress record>"}` as
+   * the Node.js runtime writes it, every string plain (no escapes): the egress record is scanned in
+   * place. False for any other form, which JSON.parse then reads.
+   */
+  private jsonEgressWithoutParsing(le: LogEvent, pos: Position, m: string, out: ParseSink): boolean {
+    let i = plainStringEnd(m, 14); // after `{"timestamp":"`
+    if (i === -1 || !m.startsWith('","level":"', i)) return false;
+    i = plainStringEnd(m, i + 11);
+    if (i === -1 || !m.startsWith('","requestId":"', i)) return false;
+    i = plainStringEnd(m, i + 15);
+    if (i === -1 || !m.startsWith('","message":', i)) return false;
+    if (!scanEgress(m, i + 12, true)) return false;
+    const close = scannedEgress.end;
+    if (m.charCodeAt(close) !== 0x7d /* } */ || skipSpace(m, close + 1) !== m.length) return false;
+    this.emitEgress(le, pos, scannedEgress.host, scannedEgress.port, scannedEgress.proto, out);
     return true;
   }
 
@@ -650,12 +707,7 @@ export class LambdaLogParser {
         if (version !== undefined && typeof version !== 'string') {
           return deadLetterLogEvent(out, pos, le, 'bad-field', 'platform.start version is not a string');
         }
-        const fs = this.functionFor(le);
-        if (fs === undefined) return out.ignored('lambda-unattributed');
-        if (version === undefined || version === '') return out.ignored('platform');
-        this.stream(le).version = version;
-        if (!this.noteVersion(fs, version, le, 'START Version', out)) out.ignored('platform');
-        return;
+        return this.started(le, version, out);
       }
       case 'platform.initStart': {
         if (!isObj(record)) return deadLetterLogEvent(out, pos, le, 'bad-record', 'platform.initStart record is not an object');
@@ -683,6 +735,15 @@ export class LambdaLogParser {
     }
   }
 
+  /** `platform.start` (searched or parsed): the stream's version, and a version change when it differs. */
+  private started(le: LogEvent, version: string | undefined, out: ParseSink): void {
+    const fs = this.functionFor(le);
+    if (fs === undefined) return out.ignored('lambda-unattributed');
+    if (version === undefined || version === '') return out.ignored('platform');
+    this.stream(le).version = version;
+    if (!this.noteVersion(fs, version, le, 'START Version', out)) out.ignored('platform');
+  }
+
   private jsonReport(record: unknown, le: LogEvent, pos: Position, out: ParseSink): void {
     if (!isObj(record)) return deadLetterLogEvent(out, pos, le, 'bad-record', 'platform.report record is not an object');
     const { requestId, status, errorType, metrics } = record;
@@ -700,63 +761,37 @@ export class LambdaLogParser {
     }
     const fs = this.functionFor(le);
     if (fs === undefined) return out.ignored('lambda-unattributed');
-    let durationMs: number | undefined;
-    let billedDurationMs: number | undefined;
-    let memorySizeMB: number | undefined;
-    let maxMemoryUsedMB: number | undefined;
-    let initDurationMs: number | undefined;
-    let restoreDurationMs: number | undefined;
+    const r = clearReport();
+    r.requestId = requestId;
+    r.status = status;
+    r.errorType = errorType;
     if (metrics !== undefined) {
-      durationMs = metrics.durationMs as number | undefined;
-      billedDurationMs = metrics.billedDurationMs as number | undefined;
-      memorySizeMB = metrics.memorySizeMB as number | undefined;
-      maxMemoryUsedMB = metrics.maxMemoryUsedMB as number | undefined;
-      initDurationMs = metrics.initDurationMs as number | undefined;
-      restoreDurationMs = metrics.restoreDurationMs as number | undefined;
       const bad =
-        badMetric(durationMs) ??
-        badMetric(billedDurationMs) ??
-        badMetric(memorySizeMB) ??
-        badMetric(maxMemoryUsedMB) ??
-        badMetric(initDurationMs) ??
-        badMetric(restoreDurationMs);
+        badMetric(metrics.durationMs) ??
+        badMetric(metrics.billedDurationMs) ??
+        badMetric(metrics.memorySizeMB) ??
+        badMetric(metrics.maxMemoryUsedMB) ??
+        badMetric(metrics.initDurationMs) ??
+        badMetric(metrics.restoreDurationMs);
       if (bad !== undefined) return deadLetterLogEvent(out, pos, le, 'bad-field', `platform.report metric ${bad}`);
+      r.durationMs = metrics.durationMs as number | undefined;
+      r.billedDurationMs = metrics.billedDurationMs as number | undefined;
+      r.memorySizeMB = metrics.memorySizeMB as number | undefined;
+      r.maxMemoryUsedMB = metrics.maxMemoryUsedMB as number | undefined;
+      r.initDurationMs = metrics.initDurationMs as number | undefined;
+      r.restoreDurationMs = metrics.restoreDurationMs as number | undefined;
     }
-    this.emitInvocation(
-      le,
-      fs,
-      requestId,
-      durationMs,
-      billedDurationMs,
-      memorySizeMB,
-      maxMemoryUsedMB,
-      initDurationMs,
-      restoreDurationMs,
-      status,
-      errorType,
-      'json',
-      out,
-    );
+    this.emitInvocation(le, fs, r, 'json', out);
   }
 
   // ---------------------------------------------------------------- shared
 
-  private emitInvocation(
-    le: LogEvent,
-    fs: FunctionState,
-    requestId: string | undefined,
-    durationMs: number | undefined,
-    billedDurationMs: number | undefined,
-    memorySizeMB: number | undefined,
-    maxMemoryUsedMB: number | undefined,
-    initDurationMs: number | undefined,
-    restoreDurationMs: number | undefined,
-    rawStatus: string | undefined,
-    errorType: string | undefined,
-    format: LogFormat,
-    out: ParseSink,
-  ): void {
+  /** One invocation from a REPORT line or `platform.report` record, however it was read. */
+  private emitInvocation(le: LogEvent, fs: FunctionState, r: ReportFields, format: LogFormat, out: ParseSink): void {
     const s = this.stream(le);
+    const requestId = r.requestId;
+    const rawStatus = r.status;
+    let errorType = r.errorType;
     let status = mapStatus(rawStatus);
     if (s.pendingRequestId !== undefined && s.pendingRequestId === requestId) {
       if (rawStatus === undefined && s.pendingStatus !== undefined) status = s.pendingStatus;
@@ -765,6 +800,8 @@ export class LambdaLogParser {
       s.pendingStatus = undefined;
       s.pendingErrorType = undefined;
     }
+    const memorySizeMB = r.memorySizeMB;
+    const maxMemoryUsedMB = r.maxMemoryUsedMB;
     // An OOM kill logs its `Process exited` line after the REPORT, so the REPORT itself has to tell:
     // the environment's peak above the configured memory only happens when the runtime was killed.
     if (rawStatus === undefined && status === 'success' && maxMemoryUsedMB !== undefined && memorySizeMB !== undefined && maxMemoryUsedMB > memorySizeMB) {
@@ -780,12 +817,12 @@ export class LambdaLogParser {
       id: le.id,
       requestId,
       version,
-      durationMs,
-      billedDurationMs,
+      durationMs: r.durationMs,
+      billedDurationMs: r.billedDurationMs,
       memorySizeMB,
       maxMemoryUsedMB,
-      initDurationMs,
-      restoreDurationMs,
+      initDurationMs: r.initDurationMs,
+      restoreDurationMs: r.restoreDurationMs,
       status,
       errorType,
       format,

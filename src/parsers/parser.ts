@@ -13,7 +13,7 @@ import type { Parser, ParserOptions } from './index.ts';
 import { RecentIds, StreamIdWindow } from './bounded.ts';
 import { payloadText } from './envelope.ts';
 import { CloudTrailParser } from './cloudtrail.ts';
-import { LambdaLogParser, jsonVerdictWithoutParsing } from './lambda-logs.ts';
+import { LambdaLogParser } from './lambda-logs.ts';
 import { NetworkParser, type NetworkOutcome } from './network.ts';
 import { deadLetterLogEvent, sampleOf } from './dead-letter.ts';
 
@@ -264,9 +264,7 @@ export class TelemetryParser implements Parser {
   /** A `{`-message in a Lambda (or unknown) group: platform record, app record, or telemetry detected by content. */
   private jsonMessage(le: LogEvent, pos: Position, out: ParseSink): void {
     const m = le.message;
-    const verdict = jsonVerdictWithoutParsing(m);
-    if (verdict !== undefined) return out.ignored(verdict);
-    if (this.lambda.platformWithoutParsing(le, out)) return;
+    if (this.lambda.jsonWithoutParsing(le, pos, out)) return;
     let obj: unknown;
     try {
       obj = JSON.parse(m);

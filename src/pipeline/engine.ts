@@ -47,8 +47,11 @@ export class Engine {
   readonly profiles: LRUCache<string, FunctionProfile>;
   /** Which functions use which egress destinations and API actions (the peer-group prior) */
   readonly fleet = new FleetProfile();
-  /** function name → keys of profiles with that name, to join identities missing account or region */
-  private readonly byName = new Map<string, string[]>();
+  /**
+   * function name → key (or keys) of profiles with that name, to join identities missing account or
+   * region. Almost every name has one key: held as the string itself, not a one-element array.
+   */
+  private readonly byName = new Map<string, string | string[]>();
   private readonly keys = new WeakMap<FunctionRef, { name: string; account?: string; region?: string; key: string }>();
   private readonly detectors: Record<FnEvent['kind'], Detector[]>;
   private readonly ctx: DetectContext;
@@ -67,8 +70,13 @@ export class Engine {
       emit(a);
       for (const t of this.taps) t(a);
     });
+    const maxFunctions = opts.maxFunctions ?? 1_000_000;
+    if (!Number.isSafeInteger(maxFunctions) || maxFunctions < 1) throw new RangeError(`maxFunctions must be a positive integer, got ${maxFunctions}`);
+    // Bounded by `maxSize` (each profile counts 1), not `max`: lru-cache preallocates its tables for
+    // `max` entries (~28 MB and ~110 ms at 1M), while with `maxSize` they grow with the profiles.
     this.profiles = new LRUCache<string, FunctionProfile>({
-      max: opts.maxFunctions ?? 1_000_000,
+      maxSize: maxFunctions,
+      sizeCalculation: () => 1,
       dispose: (_p, key, reason) => {
         if (reason === 'evict') this.evicted++;
         this.forgetName(key);
@@ -139,9 +147,9 @@ export class Engine {
     const key = this.keyOf(fn);
     const hit = this.profiles.get(key);
     if (hit) return hit;
-    const keys = this.byName.get(fn.name);
-    if (keys) {
-      for (const k of keys) {
+    const named = this.byName.get(fn.name);
+    if (named !== undefined) {
+      for (const k of typeof named === 'string' ? [named] : named) {
         const p = this.profiles.get(k);
         if (!p) continue;
         if (compatible(p.fn, fn)) {
@@ -168,17 +176,24 @@ export class Engine {
 
   private rememberName(name: string, key: string): void {
     const ks = this.byName.get(name);
-    if (!ks) this.byName.set(name, [key]);
-    else if (!ks.includes(key)) ks.push(key);
+    if (ks === undefined) this.byName.set(name, key);
+    else if (typeof ks === 'string') {
+      if (ks !== key) this.byName.set(name, [ks, key]);
+    } else if (!ks.includes(key)) ks.push(key);
   }
 
   private forgetName(key: string): void {
     const name = key.slice(key.indexOf('/', key.indexOf('/') + 1) + 1);
     const ks = this.byName.get(name);
-    if (!ks) return;
+    if (ks === undefined) return;
+    if (typeof ks === 'string') {
+      if (ks === key) this.byName.delete(name);
+      return;
+    }
     const i = ks.indexOf(key);
     if (i >= 0) ks.splice(i, 1);
     if (ks.length === 0) this.byName.delete(name);
+    else if (ks.length === 1) this.byName.set(name, ks[0]!);
   }
 
   /** The learned baselines. */
@@ -198,8 +213,9 @@ export class Engine {
   }
 
   private restore(snap: BaselineSnapshot): void {
-    for (const j of snap.functions) {
-      const p = FunctionProfile.fromJSON(j, this.settings);
+    // Snapshots list the most recently seen first: set them oldest first so the LRU order survives.
+    for (let i = snap.functions.length - 1; i >= 0; i--) {
+      const p = FunctionProfile.fromJSON(snap.functions[i]!, this.settings);
       for (const key of p.egress.keys()) this.fleet.noteEgress(key);
       for (const action of p.actions.keys()) this.fleet.noteAction(action);
       const key = functionKey(p.fn);

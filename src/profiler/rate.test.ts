@@ -23,6 +23,22 @@ describe('RateModel', () => {
     expect(r.lastHourCount).toBe(11);
   });
 
+  it('counts minutes of hundreds and of 70,000 invocations (the minute ring widens) and restores mid-hour', () => {
+    const r = new RateModel();
+    const t = T0 + 3 * HOUR;
+    for (let i = 0; i < 300; i++) r.observe(t + (i % 60) * 1000);
+    for (let i = 0; i < 70_000; i++) r.observe(t + MIN + (i % 60_000));
+    r.observe(t + 2 * MIN);
+    expect(r.countLastMinutes(1, t)).toBe(300);
+    expect(r.countLastMinutes(2, t + MIN)).toBe(70_300);
+    expect(r.lastHourCount).toBe(70_301);
+    const restored = RateModel.fromJSON(JSON.parse(JSON.stringify(r.toJSON())));
+    expect(restored.toJSON()).toEqual(r.toJSON());
+    for (const m of [r, restored]) m.observe(t + 60 * MIN); // the first minute leaves the window
+    expect(restored.lastHourCount).toBe(70_002);
+    expect(restored.toJSON()).toEqual(r.toJSON());
+  });
+
   it('learns a much larger hour-level dispersion for a bursty worker than for a Poisson stream', () => {
     const steady = new RateModel();
     feed(steady, () => 0.5, 5, 1);

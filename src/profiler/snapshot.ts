@@ -7,11 +7,21 @@ import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, readF
 import { join } from 'node:path';
 import { UsageError } from '../core/contracts.ts';
 
-export const BASELINE_SCHEMA = 'fnwatch.baseline/1';
+/**
+ * Schema 2 (this version) saves the whole state of a profile: schema 1 left out the open hour, the
+ * 60-minute ring and the closed hours of the rate model, the recent durations and the error and
+ * AccessDenied windows, so a restored baseline could miss or raise alerts that the uninterrupted
+ * run would not (a dormant wake-up straddling a restart).
+ */
+export const BASELINE_SCHEMA = 'fnwatch.baseline/2';
+/** Still read: its profiles restore with empty windows, as they always did. */
+export const BASELINE_SCHEMA_V1 = 'fnwatch.baseline/1';
+const READABLE_SCHEMAS: readonly string[] = [BASELINE_SCHEMA, BASELINE_SCHEMA_V1];
 export const BASELINE_FILE = 'baseline.json';
 
 export interface BaselineSnapshot {
-  schema: typeof BASELINE_SCHEMA;
+  /** written as {@link BASELINE_SCHEMA}; {@link BASELINE_SCHEMA_V1} when read from an older file */
+  schema: typeof BASELINE_SCHEMA | typeof BASELINE_SCHEMA_V1;
   /** Event-time watermark when taken (ms) */
   watermark: number;
   /** Wall-clock time when taken (ISO) */
@@ -54,8 +64,9 @@ export function loadBaseline(dirOrFile: string): BaselineSnapshot {
   } catch (err) {
     throw new UsageError(`baseline ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (snap?.schema !== BASELINE_SCHEMA || !Array.isArray(snap.functions)) {
-    throw new UsageError(`baseline ${path} has schema ${JSON.stringify(snap?.schema)}, expected ${BASELINE_SCHEMA}`);
+  if (!READABLE_SCHEMAS.includes(snap?.schema)) {
+    throw new UsageError(`baseline ${path} has schema ${JSON.stringify(snap?.schema)}; this fnwatch reads ${READABLE_SCHEMAS.join(' and ')}`);
   }
+  if (!Array.isArray(snap.functions)) throw new UsageError(`baseline ${path} (schema ${snap.schema}) has no "functions" array`);
   return snap;
 }

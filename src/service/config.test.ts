@@ -69,6 +69,16 @@ describe('service config', () => {
     expect(errorOf(() => parseServiceConfigText('- a\n- b\n', 'c.yaml'))).toBe('c.yaml: the config must be a mapping (sources, sinks, state, …)');
   });
 
+  it('reads workers (default 1) and names the field when it is not a positive integer', () => {
+    const base = 'sources:\n  - type: kinesis\n    streamName: logs\n    applicationName: fnwatch-prod\n';
+    expect(parseServiceConfigText(base, 'c.yaml').workers).toBe(1);
+    expect(parseServiceConfigText(`${base}workers: 2\n`, 'c.yaml').workers).toBe(2);
+    expect(errorOf(() => parseServiceConfigText(`${base}workers: 0\n`, 'c.yaml'))).toMatch(/^c\.yaml:5:10: workers: .*>=1/);
+    expect(errorOf(() => parseServiceConfigText(`${base}workers: 1.5\n`, 'c.yaml'))).toMatch(/^c\.yaml:5:10: workers: .*expected int/);
+    expect(errorOf(() => parseServiceConfigText(`${base}workers: two\n`, 'c.yaml'))).toMatch(/^c\.yaml:5:10: workers: .*expected number/);
+    expect(errorOf(() => parseServiceConfigText(`${base}workers: 65\n`, 'c.yaml'))).toMatch(/^c\.yaml:5:10: workers: .*<=64/);
+  });
+
   it('validates the sinks with the sinks schema', () => {
     const msg = errorOf(() => parseServiceConfig({ sources: [{ type: 'kinesis', streamName: 's', applicationName: 'app' }], sinks: [{ type: 'webhook', url: 'https://x.example', outboxDir: '/o', colour: 'red' }] }));
     expect(msg).toContain('sinks[0]: unknown key "colour"');

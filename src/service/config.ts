@@ -8,10 +8,10 @@
  * `AWS_ENDPOINT_URL_<SERVICE>` (read by the SDK) or the `endpoint` fields here (local or VPC endpoints).
  */
 import { readFileSync } from 'node:fs';
-import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/contracts.ts';
 import { parseDuration, parseTime } from '../core/time.ts';
+import { fieldPath, parsePositionedYaml } from '../core/yaml-errors.ts';
 import { sinkConfigSchema, type SinkConfig } from '../sinks/config.ts';
 
 /** `30s`, `5m`, `200ms` (a duration string), or a number of milliseconds. */
@@ -28,6 +28,8 @@ const duration = z.union([z.number().int().positive(), z.string()]).transform((s
 });
 
 const int = (min: number) => z.number().int().min(min);
+/** More pipeline threads than this is a typo, not a machine (each thread holds its own engine, ~30 MB) */
+export const MAX_WORKERS = 64;
 const url = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1');
 
@@ -116,6 +118,11 @@ const schema = z.strictObject({
     .default({ level: 'info' }),
   /** Wait this long for in-flight work at shutdown before giving up on it (it is read again on restart) */
   shutdownTimeout: duration.default(20_000),
+  /**
+   * Pipeline worker threads. 1 (default): the pipeline runs on the main thread. N > 1: N threads,
+   * each holding a share of the functions (src/service/workers.ts), for streams one core cannot keep up with.
+   */
+  workers: int(1).max(MAX_WORKERS).default(1),
 });
 
 export type ServiceConfig = DeepReadonly<z.output<typeof schema>>;
@@ -148,34 +155,14 @@ export function parseServiceConfig(raw: unknown, file = 'config'): ServiceConfig
  * // throws UsageError: config.yaml:2:5: sources[0].streamName: Invalid input: expected string, received undefined; …
  */
 export function parseServiceConfigText(text: string, file: string): ServiceConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lc.linePos(e.pos[0]);
-    throw new UsageError(`${file}:${line}:${col}: ${e.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS();
+  const yaml = parsePositionedYaml(text, file);
+  const raw = yaml.value;
   if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new UsageError(`${file}: the config must be a mapping (sources, sinks, state, …)`);
   }
   const r = schema.safeParse(raw ?? {});
   if (r.success) return deepFreeze(r.data);
-  const messages = r.error.issues.map((issue) => {
-    const path = issue.path as (string | number)[];
-    // Point at the deepest node that exists along the path (a missing key points at its parent).
-    let where = '';
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-      if (isNode(node) && node.range) {
-        const { line, col } = lc.linePos(node.range[0]);
-        where = `:${line}:${col}`;
-        break;
-      }
-    }
-    return `${file}${where}: ${describeIssue(issue)}`;
-  });
-  throw new UsageError(messages.join('; '));
+  throw new UsageError(r.error.issues.map((issue) => `${yaml.locate(issue.path)}: ${describeIssue(issue)}`).join('; '));
 }
 
 /**
@@ -195,7 +182,7 @@ export function loadServiceConfig(path: string): ServiceConfig {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
+  const field = fieldPath(issue.path);
   if (issue.code === 'unrecognized_keys') return `${field}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (issue.code === 'invalid_union' && 'discriminator' in issue) {
     return `${field}: type must be one of ${field.startsWith('sinks') ? 'webhook, file, stdout, collect' : 'kinesis, cloudwatch-logs'}`;

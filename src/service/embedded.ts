@@ -16,20 +16,28 @@ const require = createRequire(import.meta.url);
 /** A local emulator listening on 127.0.0.1. */
 export interface EmbeddedServer {
   readonly endpoint: string;
+  readonly port: number;
   stop(): Promise<void>;
 }
 
+/** The demo's settings: stream and table state changes take (next to) no time. */
+const DEMO_OPTIONS = {
+  kinesalite: { createStreamMs: 20, deleteStreamMs: 20, updateStreamMs: 20, shardLimit: 100 },
+  dynalite: { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 },
+} as const;
+
 /**
- * Starts kinesalite or dynalite in memory on 127.0.0.1, port 0 (a free one).
+ * Starts kinesalite or dynalite in memory in this process on 127.0.0.1, port 0 (a free one). The
+ * one place that does: the demo, the service tests and the Kinesis source's test servers
+ * (`src/sources/kinesis/testing/servers.ts`) all start them here. `options` are the emulator's own
+ * (default: the demo's).
  *
  * @example
  * const kinesis = await startEmbedded('kinesalite');
  * // … createKinesisClient({ endpoint: kinesis.endpoint, region: 'us-east-1' })
  * await kinesis.stop();
  */
-export async function startEmbedded(name: 'kinesalite' | 'dynalite'): Promise<EmbeddedServer> {
-  const options =
-    name === 'kinesalite' ? { createStreamMs: 20, deleteStreamMs: 20, updateStreamMs: 20, shardLimit: 100 } : { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+export async function startEmbedded(name: 'kinesalite' | 'dynalite', options: object = DEMO_OPTIONS[name]): Promise<EmbeddedServer> {
   const server = (require(name) as (o: object) => Server)(options);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
@@ -43,8 +51,10 @@ export async function startEmbedded(name: 'kinesalite' | 'dynalite'): Promise<Em
   const { port } = server.address() as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    port,
     stop: () =>
       new Promise<void>((resolve) => {
+        // The SDK keeps connections alive; close() waits for them unless they are cut.
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

@@ -4,6 +4,7 @@ import type { Alert } from '../core/alert.ts';
 import type { Batch, Sink, Source, SourceItem } from '../core/contracts.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { Runner } from './runner.ts';
+import { WorkerPipeline } from './workers.ts';
 
 /** A source over fixed batches that records acks. */
 function memorySource(batches: SourceItem[][]): Source & { acked: number[] } {
@@ -61,4 +62,45 @@ describe('Runner', () => {
     expect(source.acked).toEqual([0, 1]);
     expect(runner.items).toBe(31);
   });
+
+  it('runs a worker pipeline: batches larger than a slice, the same alerts as one pipeline, acks after the writes', async () => {
+    const T = Date.UTC(2024, 0, 1);
+    // Three functions learn one host each for 40 hours, then each calls a new one: 120 items in the
+    // first batch (more than one slice of 100), 3 in the second.
+    const fns = ['api', 'billing', 'search'];
+    const learn = Array.from({ length: 40 }, (_, h) => fns.map((fn) => payload(fn, [{ t: T + h * 3_600_000, msg: egressLine(`${fn}.internal`) }]))).flat();
+    const attack = fns.map((fn, i) => payload(fn, [{ t: T + 41 * 3_600_000 + i, msg: egressLine(`exfil-${fn}.example`) }]));
+    const run = async (pipeline: Pipeline | WorkerPipeline) => {
+      const source = memorySource([learn, attack]);
+      const written: Alert[] = [];
+      const order: string[] = [];
+      const sink: Sink = {
+        name: 'memory',
+        async write(alerts) {
+          written.push(...alerts);
+          order.push(`write ${alerts.length} after ${source.acked.length} acks`);
+        },
+        async flush() {},
+        async close() {},
+      };
+      const runner = new Runner(source, pipeline, sink);
+      await runner.run();
+      return { written, order, acked: source.acked, items: runner.items };
+    };
+    const single = await run(new Pipeline());
+    const wp = await WorkerPipeline.start({ workers: 2 });
+    try {
+      const parallel = await run(wp);
+      expect(single.written.map((a) => a.finding_info.types[0])).toEqual(['new-egress-host', 'new-egress-host', 'new-egress-host']);
+      expect(parallel.written.map((a) => a.finding_info.uid).sort()).toEqual(single.written.map((a) => a.finding_info.uid).sort());
+      expect(parallel.order).toEqual(['write 3 after 1 acks']);
+      expect(parallel.acked).toEqual([0, 1]);
+      expect(parallel.items).toBe(123);
+      // run() finished the worker pipeline: its final baselines are there, its threads stopped.
+      expect(wp.snapshot()!.functions).toHaveLength(3);
+      await expect(wp.processBatch(attack)).rejects.toThrow(/closed/);
+    } finally {
+      await wp.close();
+    }
+  }, 30_000);
 });

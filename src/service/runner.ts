@@ -3,12 +3,30 @@
  * sink and acknowledges the batch only once the sink holds them durably. Acks flow back to the
  * source, which checkpoints over contiguous acknowledged work only (at-least-once).
  *
- * One batch at a time: the pipeline is synchronous and ordered, and fetching waits for processing
- * (the source's bounded queue is the backpressure).
+ * One batch at a time: the pipeline is ordered, and fetching waits for processing (the source's
+ * bounded queue is the backpressure). The pipeline is either the synchronous {@link Pipeline} or the
+ * worker-thread one (`WorkerPipeline`), whose batches resolve later.
  */
 import type { Alert } from '../core/alert.ts';
 import type { Sink, Source, SourceItem } from '../core/contracts.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
+
+/**
+ * What the runner needs of a pipeline: {@link Pipeline} (synchronous) and `WorkerPipeline`
+ * (asynchronous: alerts come back once the worker threads processed the items) both fit.
+ *
+ * @example
+ * const processor: BatchProcessor = new Pipeline();
+ * const alerts = await processor.processBatch(batch.items);
+ */
+export interface BatchProcessor {
+  /** Processes items in order; the alerts they raised */
+  processBatch(items: readonly SourceItem[]): Alert[] | Promise<Alert[]>;
+  /** Event time has advanced with no events */
+  advance(time: number): void;
+  /** End of input: pending findings are raised */
+  finish(): unknown;
+}
 
 /** Items processed between two yields to the event loop (payloads of ~100 log events: tens of ms) */
 const SLICE_ITEMS = 100;
@@ -40,7 +58,7 @@ export class Runner {
 
   constructor(
     private readonly source: Source,
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: BatchProcessor,
     private readonly sink: Sink,
     private readonly hooks: RunnerHooks = {},
     private readonly opts: RunnerOptions = {},
@@ -60,22 +78,28 @@ export class Runner {
       await this.hooks.onBatch?.({ items: batch.items.length, alerts: raised.length, ms: performance.now() - t0, watermark: batch.watermark });
       if (this.stopping) break;
     }
-    this.pipeline.finish();
+    await this.pipeline.finish();
     await this.sink.flush();
   }
 
   /**
    * Runs the items through the pipeline, yielding to the event loop every {@link SLICE_ITEMS} items:
    * a 10,000-record GetRecords batch takes seconds, and /healthz, lease renewals and signals must
-   * not wait for it.
+   * not wait for it. A worker pipeline gets every slice before the first is awaited, so its threads
+   * work on one slice while the coordinator routes the next.
    */
   private async process(items: SourceItem[]): Promise<Alert[]> {
     if (items.length <= SLICE_ITEMS) return this.pipeline.processBatch(items);
-    const raised: Alert[] = [];
+    const slices: (Alert[] | Promise<Alert[]>)[] = [];
     for (let i = 0; i < items.length; i += SLICE_ITEMS) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      for (const a of this.pipeline.processBatch(items.slice(i, i + SLICE_ITEMS))) raised.push(a);
+      const slice = this.pipeline.processBatch(items.slice(i, i + SLICE_ITEMS));
+      // A failure surfaces when this slice is awaited below, not as an unhandled rejection meanwhile.
+      if (slice instanceof Promise) slice.catch(() => undefined);
+      slices.push(slice);
     }
+    const raised: Alert[] = [];
+    for (const slice of slices) for (const a of await slice) raised.push(a);
     return raised;
   }
 

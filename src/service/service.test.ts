@@ -36,6 +36,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * An alert's content less the peer-group count: with worker threads the fleet prior (how many other
+ * functions use a host or an action) counts only the functions of the alert's own worker.
+ */
+function alertContent(a: Alert): string {
+  const unmapped = { ...(a.unmapped as Record<string, unknown> | undefined) };
+  delete unmapped.peer_functions;
+  return JSON.stringify({ ...a, unmapped });
+}
+
 function kinesisSource(stream: string, extra: Record<string, unknown> = {}) {
   return {
     type: 'kinesis',
@@ -88,7 +98,7 @@ describe('Service on a local Kinesis', () => {
     const [lease] = await listLeases(aws, 'app-equiv');
     expect(lease?.leaseOwner).toBeUndefined();
     const snap = JSON.parse(readFileSync(join(stateDir, 'baseline.json'), 'utf8'));
-    expect(snap.schema).toBe('fnwatch.baseline/1');
+    expect(snap.schema).toBe('fnwatch.baseline/2');
     expect(snap.functions.length).toBe(12);
     expect(snap.positions.equiv['shardId-000000000000']).toBe(lease?.checkpoint);
 
@@ -101,6 +111,39 @@ describe('Service on a local Kinesis', () => {
     expect(second.counts.records).toBe(0);
     expect(readAlertFile(alertsFile)).toHaveLength(written.length);
   }, 60_000);
+
+  it('with workers: 2, raises the same alerts as replay, snapshots from the worker threads and restores into them', async () => {
+    const reference = await runReplay({ inputs: [DEMO_DATASET] });
+    await feedStream(aws, 'equiv-workers', 1, records);
+    const alertsFile = join(dir, 'workers-alerts.ndjson');
+    const stateDir = join(dir, 'workers-state');
+    // A short snapshot interval: snapshots are also taken from the running threads, not only at the end.
+    const config = { sources: [kinesisSource('equiv-workers')], sinks: [{ type: 'file', path: alertsFile }], state: { dir: stateDir, snapshotInterval: '200ms' }, workers: 2 };
+    const seen: Alert[] = [];
+    const service = await start(config, { onAlerts: (a) => seen.push(...a) });
+    const summary = await drainAndStop(service, records.length);
+
+    const written = readAlertFile(alertsFile);
+    expect(written.length).toBe(reference.alerts.length);
+    expect(written.map(alertContent).sort()).toEqual(reference.alerts.map(alertContent).sort());
+    expect(seen.map((a) => a.finding_info.uid).sort()).toEqual(written.map((a) => a.finding_info.uid).sort());
+    expect(summary.counts).toEqual(reference.counts);
+    expect(summary.snapshots).toBeGreaterThan(1);
+
+    const [lease] = await listLeases(aws, 'app-equiv-workers');
+    const snap = JSON.parse(readFileSync(join(stateDir, 'baseline.json'), 'utf8'));
+    expect(snap.functions.length).toBe(12);
+    expect(snap.positions['equiv-workers']['shardId-000000000000']).toBe(lease?.checkpoint);
+
+    const again = await start(config);
+    expect(again.functionsProfiled).toBe(12);
+    await waitFor('ready', () => (again.ready ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    const second = await again.stop();
+    expect(second.counts.records).toBe(0);
+    expect(readAlertFile(alertsFile)).toHaveLength(written.length);
+    expect(JSON.parse(readFileSync(join(stateDir, 'baseline.json'), 'utf8')).functions.length).toBe(12);
+  }, 90_000);
 
   it('serves /healthz, /readyz and /metrics, and dead-letters what it cannot parse', async () => {
     const receiver = await TestReceiver.start({ format: 'ocsf' });

@@ -6,6 +6,10 @@
  * /metrics, pino JSON logs on stderr, and a graceful stop (drain, flush, checkpoint, snapshot,
  * release leases).
  *
+ * With `workers: N` (> 1) the pipeline runs on N worker threads partitioned by function
+ * ({@link WorkerPipeline}); the main thread keeps the sources, the sinks, the checkpoints and the
+ * ops server, and routes records. Alerts are the same as with one pipeline.
+ *
  * Backpressure is the chain of bounded waits: a shard fetches only when the source's queue has
  * room, the queue drains only as fast as the runner processes and the sinks accept, and a webhook
  * outbox that is full blocks the write. Memory is bounded by those queues, not by the input rate.
@@ -23,10 +27,11 @@ import { KinesisSource, type KinesisSourceEvent } from '../sources/kinesis/index
 import type { KinesisSourceConfig, LiveTailSourceConfig, ServiceConfig } from './config.ts';
 import { DeadLetterFile } from './dead-letter-file.ts';
 import { startOpsServer, type OpsServer } from './http.ts';
-import { MergedSource } from './merge-sources.ts';
+import { MergedSource, ShardMerge } from './merge-sources.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { Runner } from './runner.ts';
+import { Runner, type BatchProcessor } from './runner.ts';
 import { loadState, PositionTracker, saveState, type StreamPositions } from './state.ts';
+import { WorkerPipeline, type PipelineState } from './workers.ts';
 
 export interface ServiceOptions {
   /** Logger (default: pino JSON on stderr at `config.log.level`) */
@@ -35,6 +40,41 @@ export interface ServiceOptions {
   stdout?: NodeJS.WritableStream;
   /** Called with every alert once the sinks hold it durably (demo display, benchmarks) */
   onAlerts?: (alerts: readonly Alert[]) => void;
+}
+
+/**
+ * The service's view of its pipeline, whichever runs it: the in-thread {@link Pipeline} or the
+ * {@link WorkerPipeline}, whose state lives in other threads and is read asynchronously.
+ */
+interface ServicePipeline extends BatchProcessor {
+  readonly counts: PipelineCounts;
+  /** functions with a profile */
+  readonly functions: number;
+  /** event-time watermark (-Infinity before the first event) */
+  readonly watermark: number;
+  /** baselines and open alerts, for a snapshot */
+  state(): PipelineState | Promise<PipelineState>;
+  /** releases threads; idempotent */
+  close(): Promise<void>;
+}
+
+function inThread(p: Pipeline): ServicePipeline {
+  return {
+    processBatch: (items) => p.processBatch(items),
+    advance: (t) => p.advance(t),
+    finish: () => p.finish(),
+    get counts() {
+      return p.counts;
+    },
+    get functions() {
+      return p.engine.profiles.size;
+    },
+    get watermark() {
+      return p.engine.watermark;
+    },
+    state: () => ({ baseline: p.snapshot(), openAlerts: p.engine.scorer.openAlerts() }),
+    close: async () => undefined,
+  };
 }
 
 /** What a run did, logged at the end and printed by the demo. */
@@ -95,7 +135,7 @@ export class Service {
   private readonly readySources: boolean[] = [];
   private readonly leaseCount = new Map<KinesisSource, Set<string>>();
   private runner!: Runner;
-  private pipeline!: Pipeline;
+  private pipeline!: ServicePipeline;
   private sink!: Sink;
   private deadLetterFile: DeadLetterFile | undefined;
   private deadLetters = 0;
@@ -146,9 +186,9 @@ export class Service {
     return this.failure;
   }
 
-  /** Functions with a profile in memory (restored or learned) */
+  /** Functions with a profile in memory (restored or learned; with workers, as of their last batch) */
   get functionsProfiled(): number {
-    return this.pipeline.engine.profiles.size;
+    return this.pipeline.functions;
   }
 
   get counts(): PipelineCounts {
@@ -179,16 +219,19 @@ export class Service {
     }
     if (c.deadLetters) this.deadLetterFile = new DeadLetterFile(c.deadLetters, { append: true });
 
-    this.pipeline = new Pipeline({
-      models,
-      baseline: saved,
-      onAlert: (a) => {
-        this.metrics.alertRaised(a);
-        if (this.opts.onAlerts) this.alertBuffer.push(a);
-      },
-      onDeadLetter: (dl) => this.deadLetter(dl),
-    });
-    if (saved?.openAlerts) this.pipeline.engine.scorer.restoreOpenAlerts(saved.openAlerts);
+    const onAlert = (a: Alert): void => {
+      this.metrics.alertRaised(a);
+      if (this.opts.onAlerts) this.alertBuffer.push(a);
+    };
+    const onDeadLetter = (dl: DeadLetter): void => this.deadLetter(dl);
+    if (c.workers > 1) {
+      this.pipeline = await WorkerPipeline.start({ workers: c.workers, models, baseline: saved, openAlerts: saved?.openAlerts, onAlert, onDeadLetter });
+      this.log.info({ workers: c.workers }, 'pipeline on worker threads');
+    } else {
+      const pipeline = new Pipeline({ models, baseline: saved, onAlert, onDeadLetter });
+      if (saved?.openAlerts) pipeline.engine.scorer.restoreOpenAlerts(saved.openAlerts);
+      this.pipeline = inThread(pipeline);
+    }
 
     const sources: Source[] = [];
     try {
@@ -212,6 +255,7 @@ export class Service {
     } catch (err) {
       await this.sink?.close().catch(() => undefined);
       await this.deadLetterFile?.close().catch(() => undefined);
+      await this.pipeline.close();
       throw err;
     }
 
@@ -265,7 +309,10 @@ export class Service {
     });
     this.kinesis.push(source);
     this.leaseCount.set(source, leases);
-    const tracked = new PositionTracker(source, sc.streamName, positions);
+    // Shards catching up are merged in arrival order (a function's log streams can be on several
+    // shards), holding at most half of what the source may have in flight.
+    const merged = new ShardMerge(source, { maxHeldBatches: Math.max(1, Math.min(16, Math.floor(sc.maxPendingBatches / 2))) });
+    const tracked = new PositionTracker(merged, sc.streamName, positions);
     this.trackers.push(tracked);
     return tracked;
   }
@@ -365,11 +412,11 @@ export class Service {
     // A flood of bad records waits for the dead-letter file instead of growing its buffer.
     await this.deadLetterFile?.drained();
     const state = this.config.state;
-    if (state && performance.now() - this.lastSnapshot >= state.snapshotInterval) this.snapshot();
+    if (state && performance.now() - this.lastSnapshot >= state.snapshotInterval) await this.snapshot();
   }
 
   /** Writes the baselines and the positions they hold; only between batches, where both agree. */
-  private snapshot(): void {
+  private async snapshot(): Promise<void> {
     const state = this.config.state;
     if (!state) return;
     this.lastSnapshot = performance.now();
@@ -377,7 +424,8 @@ export class Service {
     const positions: StreamPositions = {};
     for (const t of this.trackers) Object.assign(positions, t.processed());
     try {
-      this.statePath = saveState(state.dir, this.pipeline.snapshot(), positions, this.pipeline.engine.scorer.openAlerts());
+      const learned = await this.pipeline.state();
+      this.statePath = saveState(state.dir, learned.baseline, positions, learned.openAlerts);
       this.snapshots++;
       this.metrics.snapshots.inc();
       this.log.debug({ path: this.statePath, ms: Math.round(performance.now() - t0) }, 'baselines snapshotted');
@@ -398,8 +446,8 @@ export class Service {
       await this.sink.flush().catch(() => undefined);
     }
     this.metrics.observeCounts(this.pipeline.counts);
-    this.snapshot();
-    const closing = await Promise.allSettled([this.sink.close(), this.deadLetterFile?.close(), this.ops?.close()]);
+    await this.snapshot();
+    const closing = await Promise.allSettled([this.sink.close(), this.deadLetterFile?.close(), this.ops?.close(), this.pipeline.close()]);
     const summary: ServiceSummary = {
       counts: this.pipeline.counts,
       skipped: this.skipped(),
@@ -427,8 +475,8 @@ export class Service {
     let leases = 0;
     for (const set of this.leaseCount.values()) leases += set.size;
     this.metrics.leases.set(leases);
-    this.metrics.functions.set(this.pipeline.engine.profiles.size);
-    const w = this.pipeline.engine.watermark;
+    this.metrics.functions.set(this.pipeline.functions);
+    const w = this.pipeline.watermark;
     if (Number.isFinite(w)) this.metrics.eventTime.set(w / 1000);
   }
 

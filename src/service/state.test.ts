@@ -76,7 +76,7 @@ describe('saveState / loadState', () => {
   it('round-trips baselines with positions in the train format', () => {
     const p = new Pipeline();
     const path = saveState(join(dir, 'a'), p.snapshot(), { logs: { s0: '42' } });
-    expect(loadBaseline(path).schema).toBe('fnwatch.baseline/1');
+    expect(loadBaseline(path).schema).toBe('fnwatch.baseline/2');
     expect(loadState(join(dir, 'a'))?.positions).toEqual({ logs: { s0: '42' } });
     expect(loadState(join(dir, 'empty'))).toBeUndefined();
   });

@@ -12,35 +12,8 @@ import { runReplay } from '../sources/files/replay.ts';
 import { createDynamoClient, createKinesisClient, LeaseTable, type Lease } from '../sources/kinesis/index.ts';
 import { createStream, putRecords, readRecordDumps, startEmbedded, type EmbeddedServer, type ProducerRecord } from './embedded.ts';
 
-export const FAKE_AWS_ENV = Object.freeze({
-  AWS_ACCESS_KEY_ID: 'AKIAFNWATCHTEST00000',
-  AWS_SECRET_ACCESS_KEY: 'fnwatch-test-secret',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  AWS_CONFIG_FILE: '/dev/null',
-  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
-
-/**
- * Sets fake credentials and removes anything that could point the SDK at a real account.
- * Returns the restorer.
- *
- * @example
- * afterAll(useFakeAws());
- */
-export function useFakeAws(): () => void {
-  const names = [...Object.keys(FAKE_AWS_ENV), 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_REGION', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_KINESIS', 'AWS_ENDPOINT_URL_DYNAMODB'];
-  const saved = new Map(names.map((n) => [n, process.env[n]]));
-  for (const n of names) delete process.env[n];
-  Object.assign(process.env, FAKE_AWS_ENV);
-  return () => {
-    for (const [n, v] of saved) {
-      if (v === undefined) delete process.env[n];
-      else process.env[n] = v;
-    }
-  };
-}
+/** The fake AWS environment every source's tests use (static credentials, no metadata, no config files). */
+export { FAKE_AWS_ENV, useFakeAwsEnv as useFakeAws } from '../sources/kinesis/testing/aws.ts';
 
 /** kinesalite + dynalite and clients for them. */
 export interface LocalAws {

@@ -94,6 +94,23 @@ describe('FunctionRouter', () => {
     expect(r.route('e', 1)).toBe(2);
     expect([...r.load]).toEqual([2000, 20, 11]);
   });
+
+  it('places a set of new functions heaviest first, each on the least-loaded worker, and keeps placed ones', () => {
+    const r = new FunctionRouter(2);
+    expect(r.routePlaced('a', 5)).toBeUndefined();
+    expect([...r.load]).toEqual([0, 0]);
+    // In order of appearance one by one: a → 0, b → 1, c → 0 (0: 1010, 1: 600). Heaviest first: c → 0, b → 1, a → 1.
+    const placed = r.placeAll([
+      ['a', 10],
+      ['b', 600],
+      ['c', 1000],
+    ]);
+    expect(Object.fromEntries(placed)).toEqual({ a: 1, b: 1, c: 0 });
+    expect([...r.load]).toEqual([1000, 610]);
+    expect(r.routePlaced('a', 5)).toBe(1);
+    expect(r.placeAll([['c', 1], ['d', 7]]).get('c')).toBe(0);
+    expect([...r.load]).toEqual([1001, 622]);
+  });
 });
 
 describe('WorkerPipeline', () => {
@@ -123,6 +140,58 @@ describe('WorkerPipeline', () => {
     // Lambda payloads went to the workers raw; the CloudTrail group was parsed on the coordinator.
     expect(wp.routing.raw).toBeGreaterThan(wp.routing.coordinator);
     expect(wp.routing.coordinator).toBeGreaterThan(0);
+    expect(wp.snapshot()!.functions.length).toBe(p.snapshot().functions.length);
+  }, 60_000);
+
+  it('reports counts, functions and watermark as batches finish, and its state while running', async () => {
+    const items = demoItems();
+    const half = items.length >> 1;
+    const p = new Pipeline();
+    for (const item of items.slice(0, half)) p.process(item);
+
+    const wp = (open = await WorkerPipeline.start({ workers: 2 }));
+    expect(wp.counts.records).toBe(0);
+    expect(wp.functions).toBe(0);
+    expect(wp.watermark).toBe(-Infinity);
+    await wp.processBatch(items.slice(0, half));
+    expect(wp.counts).toEqual(p.counts);
+    expect(wp.functions).toBe(p.engine.profiles.size);
+    expect(wp.watermark).toBe(p.engine.watermark);
+
+    const running = await wp.state();
+    const single = p.snapshot();
+    expect(running.baseline.watermark).toBe(single.watermark);
+    const names = (fns: Record<string, unknown>[]) => fns.map((f) => (f as { fn: { name: string } }).fn.name).sort();
+    expect(names(running.baseline.functions)).toEqual(names(single.functions));
+    expect(running.openAlerts.map(([k]) => k).sort()).toEqual(p.engine.scorer.openAlerts().map(([k]) => k).sort());
+    expect(running.openAlerts.length).toBeGreaterThan(0);
+    // The state is a copy: processing on does not change it.
+    const before = JSON.stringify(running);
+    await wp.processBatch(items.slice(half));
+    expect(JSON.stringify(running)).toBe(before);
+  }, 60_000);
+
+  it('restores baselines and open alerts into the worker of their function, which then suppresses repeats', async () => {
+    const items = demoItems();
+    const half = items.length >> 1;
+    // Reference: one pipeline over everything.
+    const all: Alert[] = [];
+    const p = new Pipeline({ onAlert: (a) => all.push(a) });
+    for (const item of items.slice(0, half)) p.process(item);
+    const saved = { baseline: p.snapshot(), openAlerts: p.engine.scorer.openAlerts() };
+    const firstHalf = all.length;
+    for (const item of items.slice(half)) p.process(item);
+    p.finish();
+
+    // Restart at half time from the saved state, on 2 workers: the second half alerts as if uninterrupted.
+    const resumed: Alert[] = [];
+    const wp = (open = await WorkerPipeline.start({ workers: 2, baseline: saved.baseline, openAlerts: saved.openAlerts, onAlert: (a) => resumed.push(a) }));
+    expect(wp.functions).toBe(saved.baseline.functions.length);
+    const restored = await wp.state();
+    expect(restored.openAlerts.map(([k]) => k).sort()).toEqual(saved.openAlerts.map(([k]) => k).sort());
+    for (let i = half; i < items.length; i += 500) await wp.processBatch(items.slice(i, Math.min(items.length, i + 500)));
+    await wp.finish();
+    expect(resumed.map((a) => a.finding_info.uid).sort()).toEqual(all.slice(firstHalf).map((a) => a.finding_info.uid).sort());
     expect(wp.snapshot()!.functions.length).toBe(p.snapshot().functions.length);
   }, 60_000);
 

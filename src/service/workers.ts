@@ -33,6 +33,7 @@ import { payloadText } from '../parsers/envelope.ts';
 import { createParser, type Parser, type ParserOptions } from '../parsers/index.ts';
 import { Pipeline, type PipelineCounts } from '../pipeline/pipeline.ts';
 import type { BaselineSnapshot } from '../profiler/snapshot.ts';
+import type { OpenAlert } from '../scorer/scorer.ts';
 
 const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
 /** Compressed bytes inflated to find the log group (CloudWatch puts it in the first ~150 bytes). */
@@ -49,9 +50,24 @@ export interface WorkerPipelineOptions {
   models?: ModelPack;
   /** Saved baselines: each worker gets its own functions' */
   baseline?: BaselineSnapshot;
+  /** Saved open alerts (suppression windows, `Scorer.openAlerts()`): each worker gets its own functions' */
+  openAlerts?: ReadonlyArray<readonly [string, OpenAlert]>;
   maxFunctions?: number;
   onAlert?: (alert: Alert) => void;
   onDeadLetter?: (dl: DeadLetter) => void;
+}
+
+/** What a worker pipeline has learned: baselines and open alerts, merged over the workers. */
+export interface PipelineState {
+  baseline: BaselineSnapshot;
+  openAlerts: Array<[string, OpenAlert]>;
+}
+
+/** What a worker reports with every reply: cumulative, so a lost or reordered reply costs nothing. */
+interface WorkerProgress {
+  counts: PipelineCounts;
+  functions: number;
+  watermark: number;
 }
 
 /** What goes to a worker, in order. */
@@ -60,24 +76,40 @@ type WorkItem =
   | { t: 'event'; event: FnEvent }
   | { t: 'advance'; time: number };
 
-type ToWorker = { type: 'batch'; id: number; work: WorkItem[] } | { type: 'finish'; id: number } | { type: 'busy'; id: number };
+type ToWorker = { type: 'batch'; id: number; work: WorkItem[] } | { type: 'finish'; id: number } | { type: 'busy'; id: number } | { type: 'state'; id: number };
 type FromWorker =
-  | { type: 'done'; id: number; alerts: Alert[]; deadLetters: DeadLetter[] }
-  | { type: 'finished'; id: number; alerts: Alert[]; deadLetters: DeadLetter[]; counts: PipelineCounts; snapshot: BaselineSnapshot; busyMs: number }
+  | { type: 'done'; id: number; worker: number; alerts: Alert[]; deadLetters: DeadLetter[]; progress: WorkerProgress }
+  | { type: 'state'; id: number; worker: number; state: PipelineState; progress: WorkerProgress }
+  | {
+      type: 'finished';
+      id: number;
+      worker: number;
+      alerts: Alert[];
+      deadLetters: DeadLetter[];
+      progress: WorkerProgress;
+      state: PipelineState;
+      busyMs: number;
+    }
   | { type: 'busy'; id: number; worker: number; busyMs: number; cpuMs: number | undefined }
   | { type: 'failed'; id: number; message: string };
 
 /**
- * Which worker holds which function. A function is placed on first sight on the worker with the
- * least work routed so far (bytes) and stays there, so its state never moves. A hash would be simpler,
- * but load is skewed (a few busy APIs carry most events): with 40 generated functions a hash gave
- * one of two workers 61% of the events, capping 2 workers at 1.6×; least-loaded placement evens it.
+ * Which worker holds which function. A function is placed on the worker with the least work routed
+ * so far (bytes) and stays there, so its state never moves. A hash would be simpler, but load is
+ * skewed (a few busy APIs carry most events): with 40 generated functions a hash gave one of two
+ * workers 61% of the events, capping 2 workers at 1.6×; least-loaded placement evens it.
+ *
+ * {@link WorkerPipeline} places the functions first seen in a batch together at the end of the
+ * batch, heaviest first ({@link placeAll}): placed one by one in order of appearance, the first
+ * functions of a run (all of them, at a start) would be spread by the order they happen to appear
+ * in, not by their load.
  *
  * @example
  * const r = new FunctionRouter(2);
  * r.route('orders-api', 5000); // → 0
  * r.route('users-api', 100);   // → 1
  * r.route('orders-api', 5000); // → 0 again
+ * r.placeAll([['a', 10], ['b', 900], ['c', 50]]); // → Map { b → 1, c → 1, a → 1 } (worker 1 had 100, worker 0 had 10,000)
  */
 export class FunctionRouter {
   private readonly placed = new Map<string, number>();
@@ -92,11 +124,33 @@ export class FunctionRouter {
   route(name: string, weight: number): number {
     let w = this.placed.get(name);
     if (w === undefined) {
-      w = 0;
-      for (let i = 1; i < this.workers; i++) if (this.load[i]! < this.load[w]!) w = i;
+      w = this.leastLoaded();
       this.placed.set(name, w);
     }
     this.load[w]! += weight;
+    return w;
+  }
+
+  /** The worker of `name` if placed, counting `weight` against it; undefined (nothing counted) if not. */
+  routePlaced(name: string, weight: number): number | undefined {
+    const w = this.placed.get(name);
+    if (w !== undefined) this.load[w]! += weight;
+    return w;
+  }
+
+  /**
+   * Places new functions with the work seen for each (longest-processing-time first: heaviest on the
+   * least-loaded worker, and so on), counting that work. Names already placed keep their worker.
+   */
+  placeAll(entries: Iterable<readonly [string, number]>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, weight] of [...entries].sort((a, b) => b[1] - a[1])) out.set(name, this.route(name, weight));
+    return out;
+  }
+
+  private leastLoaded(): number {
+    let w = 0;
+    for (let i = 1; i < this.workers; i++) if (this.load[i]! < this.load[w]!) w = i;
     return w;
   }
 }
@@ -185,33 +239,40 @@ export function peekLogGroup(data: Uint8Array | string): string | undefined {
  * await wp.finish();
  */
 export class WorkerPipeline {
-  /** Counts of all workers and the coordinator's own parsing, complete after {@link finish}. */
-  readonly counts: PipelineCounts = { ...emptyCounts(), alerts: 0 };
+  /** What the coordinator parsed itself (shared-group lines it could not route raw) */
+  private readonly own: PipelineCounts = { ...emptyCounts(), alerts: 0 };
+  /** Per worker, its last reported progress */
+  private readonly progress: WorkerProgress[];
   /** Items routed raw to a worker vs parsed on the coordinator (for the bench and metrics). */
   readonly routing = { raw: 0, coordinator: 0 };
   /** Per worker, ms spent processing batches (complete after {@link finish}): the balance of the partition. */
   readonly busyMs: number[] = [];
   private readonly queues: WorkItem[][];
+  /** Work of functions first seen since the last flush, in order, until {@link placePending} places them */
+  private pending = new Map<string, { weight: number; work: WorkItem[] }>();
   private readonly parser: Parser;
   private readonly sink: ParseSink;
   private nextId = 1;
   private readonly waiting = new Map<number, { left: number; alerts: Alert[]; resolve: () => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
-  private snapshots: BaselineSnapshot[] = [];
+  private finalStates: PipelineState[] | undefined;
   private readonly busyReplies = new Map<number, { busyMs: number; cpuMs: number | undefined }[]>();
+  private readonly stateReplies = new Map<number, PipelineState[]>();
 
   private constructor(
     private readonly workers: Worker[],
     private readonly router: FunctionRouter,
     private readonly opts: WorkerPipelineOptions,
+    progress: WorkerProgress[],
   ) {
     this.queues = workers.map(() => []);
+    this.progress = progress;
     this.parser = createParser(opts.parser);
-    const counts = this.counts;
-    const queues = this.queues;
+    const counts = this.own;
+    const send = (name: string, weight: number, work: WorkItem): void => this.send(name, weight, work);
     this.sink = {
       event(ev) {
-        queues[router.route(ev.fn.name, EVENT_WEIGHT)]!.push({ t: 'event', event: ev });
+        send(ev.fn.name, EVENT_WEIGHT, { t: 'event', event: ev });
       },
       deadLetter(dl) {
         counts.dead_letter++;
@@ -252,32 +313,65 @@ export class WorkerPipeline {
         baselines[typeof j.fn?.name === 'string' ? router.route(j.fn.name, weight) : 0]!.functions.push(f);
       }
     }
+    const openAlerts: [string, OpenAlert][][] = Array.from({ length: n }, () => []);
+    for (const entry of opts.openAlerts ?? []) {
+      // Keys are `account/region/name|kind|object` (the scorer's): the name routes it with its function.
+      const name = typeof entry[0] === 'string' ? /^[^|]*\/([^/|]+)\|/.exec(entry[0])?.[1] : undefined;
+      openAlerts[name !== undefined ? router.route(name, 0) : 0]!.push([entry[0], entry[1]]);
+    }
     const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
+    const ready: Promise<WorkerProgress>[] = [];
     for (let i = 0; i < n; i++) {
       const w = new Worker(workerBootstrap(), {
         eval: true,
-        workerData: { role: WORKER_ROLE, index: i, parser: opts.parser, models: opts.models, baseline: baselines[i], maxFunctions: opts.maxFunctions },
+        workerData: { role: WORKER_ROLE, index: i, parser: opts.parser, models: opts.models, baseline: baselines[i], openAlerts: openAlerts[i], maxFunctions: opts.maxFunctions },
       });
       workers.push(w);
       ready.push(
         new Promise((resolve, reject) => {
-          w.once('message', (m: { type: string; message?: string }) => (m.type === 'ready' ? resolve() : reject(new Error(`pipeline worker ${i}: ${m.message}`))));
+          w.once('message', (m: { type: string; message?: string; progress?: WorkerProgress }) =>
+            m.type === 'ready' ? resolve(m.progress!) : reject(new Error(`pipeline worker ${i}: ${m.message}`)),
+          );
           w.once('error', reject);
         }),
       );
     }
+    let progress: WorkerProgress[];
     try {
-      await Promise.all(ready);
+      progress = await Promise.all(ready);
     } catch (err) {
       await Promise.all(workers.map((w) => w.terminate()));
       throw err;
     }
-    return new WorkerPipeline(workers, router, opts);
+    return new WorkerPipeline(workers, router, opts, progress);
   }
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /**
+   * Counts of all workers and the coordinator's own parsing, as of the last batch each worker
+   * finished (complete after {@link finish}).
+   */
+  get counts(): PipelineCounts {
+    const sum: PipelineCounts = { ...this.own, events: { ...this.own.events } };
+    for (const p of this.progress) addCounts(sum, p.counts);
+    return sum;
+  }
+
+  /** Functions with a profile, over all workers (as of their last batch). */
+  get functions(): number {
+    let n = 0;
+    for (const p of this.progress) n += p.functions;
+    return n;
+  }
+
+  /** The highest event time seen by any worker (-Infinity before the first event). */
+  get watermark(): number {
+    let w = -Infinity;
+    for (const p of this.progress) if (p.watermark > w) w = p.watermark;
+    return w;
   }
 
   /** Routes one item to its worker's queue (sent on the next {@link flush} or {@link processBatch}). */
@@ -286,25 +380,25 @@ export class WorkerPipeline {
       const group = peekLogGroup(item.data);
       if (group !== undefined && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
         this.routing.raw++;
-        this.queues[this.router.route(group.slice(LAMBDA_GROUP_PREFIX.length), item.data.length)]!.push({ t: 'item', item });
+        this.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.data.length, { t: 'item', item });
         return;
       }
       if (group !== undefined && this.sharedPayload(item.data, item.position)) return;
       this.routing.coordinator++;
-      this.counts.records++;
+      this.own.records++;
       this.parser.payload(item.data, item.position, this.sink);
     } else if (item.type === 'log-event') {
       const group = item.event?.logGroup;
       if (typeof group === 'string' && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
         this.routing.raw++;
-        this.queues[this.router.route(group.slice(LAMBDA_GROUP_PREFIX.length), item.event.message.length)]!.push({ t: 'item', item });
+        this.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.event.message.length, { t: 'item', item });
         return;
       }
       this.routing.coordinator++;
       this.parser.logEvent(item.event, item.position, this.sink);
     } else {
       this.routing.coordinator++;
-      this.counts.records++;
+      this.own.records++;
       this.parser.cloudTrailRecord(item.record, item.position, this.sink);
     }
   }
@@ -330,7 +424,7 @@ export class WorkerPipeline {
       if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) return false;
       if (e.id !== undefined && e.id !== null && typeof e.id !== 'string') return false;
     }
-    this.counts.records++;
+    this.own.records++;
     for (const e of logEvents as { id?: string | null; timestamp: number; message: string }[]) {
       const le: LogEvent = { logGroup, logStream, owner: owner as string | undefined, region: this.opts.parser?.region, id: e.id ?? undefined, timestamp: e.timestamp, message: e.message };
       const who = cloudTrailOwner(e.message);
@@ -339,21 +433,55 @@ export class WorkerPipeline {
         this.parser.logEvent(le, position, this.sink);
       } else {
         this.routing.raw++;
-        const w = who === 'other' ? 0 : this.router.route(who.session, e.message.length);
-        this.queues[w]!.push({ t: 'item', item: { type: 'log-event', event: le, position } });
+        const work: WorkItem = { t: 'item', item: { type: 'log-event', event: le, position } };
+        if (who === 'other') this.queues[0]!.push(work);
+        else this.send(who.session, e.message.length, work);
       }
     }
     return true;
   }
 
+  /**
+   * Queues `work` for the worker of function `name`, or, for a function not placed yet, holds it
+   * (in order) until the batch ends and the new functions are placed by their load in it.
+   */
+  private send(name: string, weight: number, work: WorkItem): void {
+    const w = this.router.routePlaced(name, weight);
+    if (w !== undefined) {
+      this.queues[w]!.push(work);
+      return;
+    }
+    const held = this.pending.get(name);
+    if (held) {
+      held.weight += weight;
+      held.work.push(work);
+    } else {
+      this.pending.set(name, { weight, work: [work] });
+    }
+  }
+
+  /** Places the functions first seen since the last call and queues their held work. */
+  private placePending(): void {
+    if (this.pending.size === 0) return;
+    const held = this.pending;
+    this.pending = new Map();
+    const placed = this.router.placeAll([...held].map(([name, h]) => [name, h.weight] as const));
+    for (const [name, h] of held) {
+      const q = this.queues[placed.get(name)!]!;
+      for (const work of h.work) q.push(work);
+    }
+  }
+
   /** Event time has advanced to `time` with no events (every worker is told, in order). */
   advance(time: number): void {
+    this.placePending();
     for (const q of this.queues) q.push({ t: 'advance', time });
   }
 
   /** Sends what is queued; resolves with the alerts it raised once every worker has processed it. */
   flush(): Promise<Alert[]> {
     if (this.failure) return Promise.reject(this.failure);
+    this.placePending();
     const id = this.nextId++;
     const alerts: Alert[] = [];
     let left = 0;
@@ -377,29 +505,53 @@ export class WorkerPipeline {
   }
 
   /**
-   * End of input: flushes, finishes every worker's pipeline, collects counts and baselines, and
-   * stops the threads. The pipeline cannot be used afterwards.
+   * End of input: flushes, finishes every worker's pipeline, collects counts, baselines and open
+   * alerts, and stops the threads. The pipeline cannot process anything afterwards.
    */
   async finish(): Promise<PipelineCounts> {
     await this.flush();
     const id = this.nextId++;
+    const states: PipelineState[] = [];
+    this.stateReplies.set(id, states);
     await new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
       for (const w of this.workers) w.postMessage({ type: 'finish', id } satisfies ToWorker);
     });
+    this.stateReplies.delete(id);
+    this.finalStates = states;
     await this.close();
     return this.counts;
   }
 
   /** The learned baselines of all workers, merged (available after {@link finish}). */
   snapshot(): BaselineSnapshot | undefined {
-    if (this.snapshots.length === 0) return undefined;
-    const [first] = this.snapshots;
-    return {
-      ...first!,
-      watermark: Math.max(...this.snapshots.map((s) => s.watermark)),
-      functions: this.snapshots.flatMap((s) => s.functions),
-    };
+    return this.finalStates ? mergeStates(this.finalStates).baseline : undefined;
+  }
+
+  /**
+   * Baselines and open alerts of every worker, merged: after {@link finish}, the final ones; before,
+   * as of all the work sent so far (what is queued is sent first). For the service's snapshots,
+   * taken between batches.
+   *
+   * @example
+   * const { baseline, openAlerts } = await wp.state();
+   * saveState(dir, baseline, positions, openAlerts);
+   */
+  async state(): Promise<PipelineState> {
+    if (this.finalStates) return mergeStates(this.finalStates);
+    await this.flush();
+    const id = this.nextId++;
+    const states: PipelineState[] = [];
+    this.stateReplies.set(id, states);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
+        for (const w of this.workers) w.postMessage({ type: 'state', id } satisfies ToWorker);
+      });
+    } finally {
+      this.stateReplies.delete(id);
+    }
+    return mergeStates(states);
   }
 
   /** Stops the threads without finishing (pending work is dropped). */
@@ -451,15 +603,19 @@ export class WorkerPipeline {
       w.reject(this.failure!);
       return;
     }
-    for (const dl of m.deadLetters) this.opts.onDeadLetter?.(dl);
-    for (const a of m.alerts) {
-      w.alerts.push(a);
-      this.opts.onAlert?.(a);
+    this.progress[m.worker] = m.progress;
+    if (m.type === 'state') {
+      this.stateReplies.get(m.id)![m.worker] = m.state;
+    } else {
+      for (const dl of m.deadLetters) this.opts.onDeadLetter?.(dl);
+      for (const a of m.alerts) {
+        w.alerts.push(a);
+        this.opts.onAlert?.(a);
+      }
     }
     if (m.type === 'finished') {
-      addCounts(this.counts, m.counts);
-      this.snapshots.push(m.snapshot);
-      this.busyMs.push(m.busyMs);
+      this.stateReplies.get(m.id)![m.worker] = m.state;
+      this.busyMs[m.worker] = m.busyMs;
     }
     if (--w.left === 0) {
       this.waiting.delete(m.id);
@@ -485,6 +641,18 @@ function workerBootstrap(): string {
   // `require.resolve` finds the CommonJS build of the API; the worker needs its ES module twin.
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
+}
+
+function mergeStates(states: readonly PipelineState[]): PipelineState {
+  const [first] = states;
+  return {
+    baseline: {
+      ...first!.baseline,
+      watermark: Math.max(...states.map((s) => s.baseline.watermark)),
+      functions: states.flatMap((s) => s.baseline.functions),
+    },
+    openAlerts: states.flatMap((s) => s.openAlerts),
+  };
 }
 
 function addCounts(into: PipelineCounts, c: PipelineCounts): void {
@@ -518,7 +686,14 @@ export function threadCpuMs(): number | undefined {
 /** The worker side: one pipeline, fed batches in order; alerts and dead letters go back per batch. */
 function runWorker(): void {
   const port = parentPort!;
-  const data = workerData as { index: number; parser?: ParserOptions; models?: ModelPack; baseline?: BaselineSnapshot; maxFunctions?: number };
+  const data = workerData as {
+    index: number;
+    parser?: ParserOptions;
+    models?: ModelPack;
+    baseline?: BaselineSnapshot;
+    openAlerts?: [string, OpenAlert][];
+    maxFunctions?: number;
+  };
   let alerts: Alert[] = [];
   let deadLetters: DeadLetter[] = [];
   let busyMs = 0;
@@ -532,11 +707,14 @@ function runWorker(): void {
       onAlert: (a) => alerts.push(a),
       onDeadLetter: (dl) => deadLetters.push(dl),
     });
+    if (data.openAlerts?.length) pipeline.engine.scorer.restoreOpenAlerts(data.openAlerts);
   } catch (err) {
     port.postMessage({ type: 'failed', id: 0, message: (err as Error).message });
     return;
   }
-  port.postMessage({ type: 'ready' });
+  const progress = (): WorkerProgress => ({ counts: pipeline.counts, functions: pipeline.engine.profiles.size, watermark: pipeline.engine.watermark });
+  const state = (): PipelineState => ({ baseline: pipeline.snapshot(), openAlerts: pipeline.engine.scorer.openAlerts() });
+  port.postMessage({ type: 'ready', progress: progress() });
   port.on('message', (m: ToWorker) => {
     try {
       if (m.type === 'batch') {
@@ -547,14 +725,16 @@ function runWorker(): void {
           else pipeline.advance(w.time);
         }
         busyMs += performance.now() - t0;
-        port.postMessage({ type: 'done', id: m.id, alerts, deadLetters } satisfies FromWorker);
+        port.postMessage({ type: 'done', id: m.id, worker: data.index, alerts, deadLetters, progress: progress() } satisfies FromWorker);
         alerts = [];
         deadLetters = [];
       } else if (m.type === 'busy') {
         port.postMessage({ type: 'busy', id: m.id, worker: data.index, busyMs, cpuMs: threadCpuMs() } satisfies FromWorker);
+      } else if (m.type === 'state') {
+        port.postMessage({ type: 'state', id: m.id, worker: data.index, state: state(), progress: progress() } satisfies FromWorker);
       } else {
         pipeline.finish();
-        port.postMessage({ type: 'finished', id: m.id, alerts, deadLetters, counts: pipeline.counts, snapshot: pipeline.snapshot(), busyMs } satisfies FromWorker);
+        port.postMessage({ type: 'finished', id: m.id, worker: data.index, alerts, deadLetters, progress: progress(), state: state(), busyMs } satisfies FromWorker);
         alerts = [];
         deadLetters = [];
       }

@@ -10,6 +10,7 @@
 import { FilterLogEventsCommand, type CloudWatchLogsClient, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
 import type { Batch, Source, SourceItem } from '../../core/contracts.ts';
 import type { LogEvent } from '../../core/events.ts';
+import { MinHeap } from '../../core/min-heap.ts';
 import { awsErrorName, isAbortError, logsError } from './client.ts';
 import { parseLogGroup, type LogGroupRef } from './groups.ts';
 import { DEFAULT_BACKOFF, RateLimiter, withBackoff, type BackoffPolicy } from './throttle.ts';
@@ -194,50 +195,6 @@ class Cursor {
   }
 }
 
-/** Binary min-heap of cursors by their head event. */
-class CursorHeap {
-  readonly items: Cursor[] = [];
-
-  push(c: Cursor): void {
-    const a = this.items;
-    a.push(c);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (compareLogEvents(a[i]!.head, a[parent]!.head) >= 0) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
-      i = parent;
-    }
-  }
-
-  /** Restores order after the top cursor's head changed. */
-  siftDown(): void {
-    const a = this.items;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && compareLogEvents(a[l]!.head, a[m]!.head) < 0) m = l;
-      if (r < a.length && compareLogEvents(a[r]!.head, a[m]!.head) < 0) m = r;
-      if (m === i) return;
-      [a[i], a[m]] = [a[m]!, a[i]!];
-      i = m;
-    }
-  }
-
-  pop(): Cursor | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      this.siftDown();
-    }
-    return top;
-  }
-}
-
 /**
  * Log events of several log groups over [from, to), merged in event-time order, as batches of
  * `{type: 'log-event'}` items. Range pulls have nothing to checkpoint: `ack` is a no-op.
@@ -313,7 +270,7 @@ export class FilterLogEventsSource implements Source {
       );
       return new Cursor(group.name, pages, onPage);
     });
-    const heap = new CursorHeap();
+    const heap = new MinHeap<Cursor>((a, b) => compareLogEvents(a.head, b.head) < 0);
     const finished = (): void => {
       progress.groupsDone++;
       opts.onProgress?.(progress);

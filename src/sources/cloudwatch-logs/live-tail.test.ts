@@ -152,9 +152,11 @@ describe('LiveTailSource against a local event-stream server', () => {
     const g = '/aws/lambda/renew-fails';
     let sentBeforeRejection = -1;
     let sent = 0;
+    let first: TailSession | undefined;
     server = await startLiveTailServer({
       logGroups: [g],
       onSession: async (s) => {
+        if (s.index === 0) first = s;
         if (s.index === 1) {
           sentBeforeRejection = sent;
           return s.reject(400, 'LimitExceededException', 'too many concurrent sessions');
@@ -171,21 +173,30 @@ describe('LiveTailSource against a local event-stream server', () => {
     source = new LiveTailSource(createLogsClient({ endpoint: server.endpoint, maxAttempts: 1 }), {
       logGroups: [g],
       backoff: { baseMs: 100, maxMs: 100 },
-      renewAfterMs: 150,
+      renewAfterMs: 300,
       overlapMs: 40,
       onEvent: (e) => events.push(e),
     });
-    const got = await collect(source, (e) => e.filter((x) => x.message.startsWith('s2 ')).length >= 8);
+    // A few updates of the new session (60 ms), well before it is renewed in turn (300 ms) even on a
+    // busy machine.
+    const got = await collect(source, (e) => e.filter((x) => x.message.startsWith('s2 ')).length >= 3);
+    // As of the handover (the source goes on renewing every 300 ms).
+    const kinds = events.map((e) => e.type).filter((t) => t !== 'session-start');
+    const stats = { ...source.stats };
     const messages = got.map((e) => e.message);
     const firstOfNew = messages.findIndex((m) => m.startsWith('s2 '));
     // Session 0 went on delivering through the failed renewal and the backoff after it...
     expect(sentBeforeRejection).toBeGreaterThan(0);
     expect(messages).toContain(`s0 #${sentBeforeRejection + 1}`);
     expect(messages.slice(0, firstOfNew)).toEqual(Array.from({ length: firstOfNew }, (_, i) => `s0 #${i}`));
-    // ...and was closed shortly after its replacement started (40 ms overlap, 20 ms per update).
-    expect(messages.slice(-3).every((m) => m.startsWith('s2 '))).toBe(true);
-    expect(events.map((e) => e.type).filter((t) => t !== 'session-start')).toEqual(['reconnect', 'session-renewed']);
-    expect(source.stats).toMatchObject({ reconnects: 1, renewals: 1, gapMs: 0 });
+    // ...lost nothing until its replacement took over, and was then closed by the client (not left
+    // streaming beside it; how soon depends on the 40 ms overlap and on how busy the machine is).
+    const fromOld = messages.filter((m) => m.startsWith('s0 '));
+    expect(fromOld).toEqual(Array.from({ length: fromOld.length }, (_, i) => `s0 #${i}`));
+    expect(kinds).toEqual(['reconnect', 'session-renewed']);
+    expect(stats).toMatchObject({ reconnects: 1, renewals: 1, gapMs: 0 });
+    await expect.poll(() => first?.isClosed, { timeout: 5_000 }).toBe(true);
+    expect(sent).toBeLessThan(100);
   });
 
   it('reconnects with backoff after the server drops the connection, and reports the gap', async () => {

@@ -14,6 +14,7 @@
  */
 import { UsageError } from '../../core/contracts.ts';
 import type { DeadLetter } from '../../core/events.ts';
+import { MinHeap } from '../../core/min-heap.ts';
 import { openCursor, type Cursor } from './cursor.ts';
 import { FORMAT_NAMES, KNOWN_FORMATS, type ReplayEntry } from './formats.ts';
 import { expandInputs } from './inputs.ts';
@@ -70,57 +71,6 @@ function before(a: Node, b: Node): boolean {
   return a.key < b.key || (a.key === b.key && a.seq < b.seq);
 }
 
-/** A binary min-heap of file nodes. */
-class NodeHeap {
-  readonly items: Node[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): Node | undefined {
-    return this.items[0];
-  }
-
-  push(n: Node): void {
-    const a = this.items;
-    a.push(n);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
-      i = parent;
-    }
-  }
-
-  pop(): Node | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      this.siftDown();
-    }
-    return top;
-  }
-
-  /** Restores order after the top node's key grew. */
-  siftDown(): void {
-    const a = this.items;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && before(a[l]!, a[m]!)) m = l;
-      if (r < a.length && before(a[r]!, a[m]!)) m = r;
-      if (m === i) return;
-      [a[i], a[m]] = [a[m]!, a[i]!];
-      i = m;
-    }
-  }
-}
 
 /**
  * Files and directories merged into one event-time ordered stream of {@link ReplayEntry}s.
@@ -132,7 +82,7 @@ class NodeHeap {
  */
 export class ReplayMerge {
   readonly stats: MergeStats;
-  private readonly heap = new NodeHeap();
+  private readonly heap = new MinHeap<Node>(before);
   private open = 0;
   private bytesOfDoneFiles = 0;
 

@@ -32,6 +32,8 @@ export interface ConsumerContext {
   report(e: KinesisSourceEvent): void;
   /** The batch was acknowledged (called once per batch) */
   acked(entry: QueuedBatch): void;
+  /** The batch was given back unprocessed: free its room, never checkpoint it */
+  released(entry: QueuedBatch): void;
   /** Every batch up to the shard's end is acknowledged: record SHARD_END and move on to the children */
   finished(consumer: ShardConsumer): Promise<void>;
   /** A failure the source cannot continue after */
@@ -152,7 +154,7 @@ export class ShardConsumer {
     }
     const ticket = this.tracker.add(f.records[n - 1]!.SequenceNumber!, n);
     const entry: QueuedBatch = { owner: this, bytes: f.bytes, ticket, delivered: false, settled: false, batch: undefined as unknown as Batch };
-    entry.batch = { items, watermark, ack: () => this.ctx.acked(entry) };
+    entry.batch = { items, watermark, ack: () => this.ctx.acked(entry), release: () => this.ctx.released(entry) };
     this.records += n;
     this.batches++;
     this.ctx.queue.push(entry, f.bytes);

@@ -2,7 +2,7 @@ import { ExpiredIteratorException, ListShardsCommand, ProvisionedThroughputExcee
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FnwatchError } from '../../core/contracts.ts';
 import { createKinesisClient } from './clients.ts';
-import { PollingReader, type PollingOptions } from './polling.ts';
+import { idleWait, PollingReader, type PollingOptions } from './polling.ts';
 import type { Fetched, KinesisSourceEvent, StartPosition } from './reader.ts';
 import { createStream, injectFaults, putRecords, useFakeAwsEnv, type CallInfo } from './testing/aws.ts';
 import { startKinesalite, type LocalServer } from './testing/servers.ts';
@@ -91,6 +91,24 @@ describe('PollingReader on kinesalite', () => {
     for (const gap of g) expect(gap).toBeGreaterThanOrEqual(295);
   });
 
+  it('after records, re-polls at the minimum spacing and doubles the wait per empty response up to the idle interval', async () => {
+    const s = await setup(10);
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 1_500);
+    let got = 0;
+    for await (const f of reader(s, { maxRecordsPerCall: 10, minIntervalMs: 50, idleIntervalMs: 400 }).read(s.shard, { type: 'TRIM_HORIZON' }, ac.signal)) got += f.records.length;
+    clearTimeout(timer);
+    expect(got).toBe(10);
+    // Call 1 returns the 10 records; calls 2, 3, … are empty: waits 50 (spacing), 50, 100, 200, 400, 400.
+    const g = gaps(s.calls);
+    const want = [50, 50, 100, 200, 400];
+    expect(g.length).toBeGreaterThanOrEqual(want.length);
+    want.forEach((w, i) => {
+      expect(g[i]).toBeGreaterThanOrEqual(w - 3);
+      expect(g[i]).toBeLessThan(w + 150);
+    });
+  });
+
   it('keeps to the byte budget: after B bytes the next call waits B / rate', async () => {
     const s = await setup(20, undefined, 10_000);
     const { fetches } = await readRecords(reader(s, { maxBytesPerSecond: 100_000, maxRecordsPerCall: 5, minIntervalMs: 10 }), s.shard, 20);
@@ -152,5 +170,14 @@ describe('PollingReader on kinesalite', () => {
     expect((err as Error).message).toContain(s.stream);
     expect(performance.now() - started).toBeLessThan(3_000);
     expect(events.filter((e) => e.type === 'retry').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('idleWait', () => {
+  it('is no wait after records, the spacing after the first empty response, then doubles up to the idle interval', () => {
+    expect([0, 1, 2, 3, 4, 5].map((k) => idleWait(k, 200, 1000))).toEqual([0, 200, 400, 800, 1000, 1000]);
+    expect(idleWait(Infinity, 200, 1000)).toBe(1000);
+    expect(idleWait(1, 0, 1000)).toBe(1);
+    expect(idleWait(2, 500, 300)).toBe(300);
   });
 });

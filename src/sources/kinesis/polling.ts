@@ -1,10 +1,10 @@
 /**
  * Reading a shard with GetShardIterator/GetRecords, within the per-shard limits every polling
  * consumer shares: at most 5 GetRecords calls/s (a minimum spacing, 200 ms by default, and an idle
- * interval, 1 s by default, once the shard is drained) and 2 MB/s (after a response of B bytes the
- * next call waits B / 2 MB/s). Throttling is retried with backoff for as long as it lasts; an expired
- * iterator is renewed after the last record handed out; dropped connections are retried for a
- * bounded time.
+ * wait once the shard is drained, growing from that spacing to 1 s by default: see {@link idleWait})
+ * and 2 MB/s (after a response of B bytes the next call waits B / 2 MB/s). Throttling is retried
+ * with backoff for as long as it lasts; an expired iterator is renewed after the last record handed
+ * out; dropped connections are retried for a bounded time.
  */
 import {
   GetRecordsCommand,
@@ -27,7 +27,11 @@ import {
 } from './reader.ts';
 
 export interface PollingOptions {
-  /** Wait after an empty response (default 1000 ms) */
+  /**
+   * Longest wait after an empty response (default 1000 ms). Right after a response with records the
+   * shard is live, so the first empty response is followed by only {@link minIntervalMs}; each
+   * further empty one doubles the wait, up to this. See {@link idleWait}.
+   */
   idleIntervalMs?: number;
   /** Shortest time between two GetRecords calls on one shard (default 200 ms: 5 calls/s) */
   minIntervalMs?: number;
@@ -41,6 +45,27 @@ export interface PollingOptions {
   retryBudgetMs?: number;
   /** A call without an answer after this long counts as a transient failure (default 10 s) */
   callTimeoutMs?: number;
+}
+
+/**
+ * The wait imposed by idleness after the `emptyStreak`-th consecutive empty GetRecords response (0:
+ * the last response had records, no idle wait): `minMs`, then doubling, capped at `idleMs`.
+ *
+ * Why adaptive: a consumer at the tip of a quiet or bursty shard sees empty responses between
+ * records. A flat 1 s wait after each of them puts up to a second between a PutRecords and the
+ * GetRecords that reads it; polling at the 200 ms floor right after records, and backing off to
+ * `idleMs` within a few calls once the shard stays empty, keeps that wait short without spending a
+ * quiet shard's 5 calls/s (shared by every consumer of the shard).
+ *
+ * @example
+ * idleWait(0, 200, 1000); // → 0 (records: no idle wait)
+ * idleWait(1, 200, 1000); // → 200
+ * idleWait(3, 200, 1000); // → 800
+ * idleWait(Infinity, 200, 1000); // → 1000 (a reader that has not seen records yet)
+ */
+export function idleWait(emptyStreak: number, minMs: number, idleMs: number): number {
+  if (emptyStreak <= 0) return 0;
+  return Math.min(idleMs, Math.max(minMs, 1) * 2 ** Math.min(emptyStreak - 1, 30));
 }
 
 /**
@@ -79,6 +104,8 @@ export class PollingReader implements ShardReader {
     let notBefore = 0;
     let failures = 0;
     let failingSince: number | undefined;
+    // Empty responses since the last one with records; a fresh reader starts as if idle.
+    let emptyStreak = Infinity;
     while (iterator !== undefined && !signal.aborted) {
       if (!(await pause(notBefore - performance.now(), signal))) return;
       const calledAt = performance.now();
@@ -116,7 +143,8 @@ export class PollingReader implements ShardReader {
       let bytes = 0;
       for (const r of records) bytes += recordBytes(r);
       if (out.MillisBehindLatest !== undefined) this.report({ type: 'lag', shard: shardId, millisBehindLatest: out.MillisBehindLatest });
-      notBefore = calledAt + Math.max(this.minMs, bytes / this.bytesPerMs, records.length === 0 ? this.idleMs : 0);
+      emptyStreak = records.length > 0 ? 0 : emptyStreak + 1;
+      notBefore = calledAt + Math.max(this.minMs, bytes / this.bytesPerMs, idleWait(emptyStreak, this.minMs, this.idleMs));
       iterator = out.NextShardIterator ?? undefined;
       const end = iterator === undefined;
       if (records.length > 0) last = records[records.length - 1]!.SequenceNumber;

@@ -244,6 +244,7 @@ export class KinesisSource implements Source {
       table,
       report,
       acked: (entry) => this.acked(entry),
+      released: (entry) => void this.settle(entry),
       finished: (c) => this.finished(c),
       fail: (err) => this.fail(err),
       initialTimestamp: typeof initial === 'object' ? initial.timestamp : undefined,
@@ -283,14 +284,19 @@ export class KinesisSource implements Source {
   }
 
   private acked(entry: QueuedBatch): void {
-    if (entry.settled) return;
+    if (this.settle(entry)) entry.owner.onAck(entry);
+  }
+
+  /** Frees a batch's room and its in-flight count, once (acknowledged, or given back by `release`). */
+  private settle(entry: QueuedBatch): boolean {
+    if (entry.settled) return false;
     entry.settled = true;
     this.queue.release(entry.bytes);
     if (entry.delivered) {
       this.inFlight--;
       if (this.inFlight === 0) for (const w of this.inFlightWaiters.splice(0)) w();
     }
-    entry.owner.onAck(entry);
+    return true;
   }
 
   /** A shard is finished and fully acknowledged: create its children's leases, record SHARD_END, rebalance. */

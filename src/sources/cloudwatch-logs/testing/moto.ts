@@ -4,8 +4,8 @@
  * between cases and stop it after. A missing `moto_server` fails loudly: these tests never skip.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../kinesis/testing/servers.ts';
 
 export interface Moto {
   readonly endpoint: string;
@@ -13,23 +13,6 @@ export interface Moto {
   /** Clears every service's state (`POST /moto-api/reset`) */
   reset(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * A port that was free a moment ago on 127.0.0.1.
- *
- * @example
- * const port = await freePort();
- */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 /**

@@ -14,12 +14,21 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient, createKinesisClient } from '../clients.ts';
 
-/** Static fake credentials and a region. @example Object.assign(process.env, FAKE_AWS_ENV); */
+/**
+ * Static fake credentials and a region, no instance metadata and no config files: also the whole
+ * AWS environment of the child processes tests start.
+ *
+ * @example
+ * spawn(process.execPath, [BIN, 'run'], { env: { PATH: process.env.PATH, ...FAKE_AWS_ENV } });
+ */
 export const FAKE_AWS_ENV = Object.freeze({
   AWS_ACCESS_KEY_ID: 'AKIAFNWATCHTEST00000',
   AWS_SECRET_ACCESS_KEY: 'fnwatch-test-secret',
   AWS_REGION: 'us-east-1',
   AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 
 /**
@@ -41,14 +50,10 @@ export function useFakeAwsEnv(): () => void {
     'AWS_ENDPOINT_URL_DYNAMODB',
     'AWS_ENDPOINT_URL_CLOUDWATCH_LOGS',
     'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
-    'AWS_CONFIG_FILE',
-    'AWS_SHARED_CREDENTIALS_FILE',
   ];
   const saved = new Map(names.map((n) => [n, process.env[n]]));
   for (const n of names) delete process.env[n];
   Object.assign(process.env, FAKE_AWS_ENV);
-  process.env.AWS_CONFIG_FILE = '/dev/null';
-  process.env.AWS_SHARED_CREDENTIALS_FILE = '/dev/null';
   return () => {
     for (const [n, v] of saved) {
       if (v === undefined) delete process.env[n];

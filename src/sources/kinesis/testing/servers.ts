@@ -1,24 +1,22 @@
 /**
  * Local servers for the Kinesis source's tests and benchmarks, on 127.0.0.1 and a free port, started
- * and stopped by the test: kinesalite (Kinesis), dynalite (DynamoDB) in this process or in a child
- * process, and kinesis-local (Kinesis with enhanced fan-out) in a child process.
+ * and stopped by the test: kinesalite (Kinesis), dynalite (DynamoDB) in this process (through the
+ * service's {@link startEmbedded}, with test settings) or in a child process, and kinesis-local
+ * (Kinesis with enhanced fan-out) in a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { startEmbedded, type EmbeddedServer } from '../../../service/embedded.ts';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** A running local server. */
-export interface LocalServer {
-  readonly endpoint: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
+export type LocalServer = EmbeddedServer;
 
 export interface EmulatorOptions {
   /** Run in a child process instead of this one (fairer benchmarks; survives this event loop being busy) */
@@ -51,7 +49,7 @@ export async function freePort(): Promise<number> {
  */
 export function startKinesalite(opts: EmulatorOptions = {}): Promise<LocalServer> {
   const options = { createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50, shardLimit: 100 };
-  return opts.childProcess ? startModuleInChild('kinesalite', options) : startModule('kinesalite', options);
+  return opts.childProcess ? startModuleInChild('kinesalite', options) : startEmbedded('kinesalite', options);
 }
 
 /**
@@ -63,31 +61,7 @@ export function startKinesalite(opts: EmulatorOptions = {}): Promise<LocalServer
  */
 export function startDynalite(opts: EmulatorOptions = {}): Promise<LocalServer> {
   const options = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
-  return opts.childProcess ? startModuleInChild('dynalite', options) : startModule('dynalite', options);
-}
-
-async function startModule(name: string, options: object): Promise<LocalServer> {
-  const factory = require(name) as (o: object) => Server;
-  const server = factory(options);
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    async stop() {
-      // The SDK keeps connections alive; close() waits for them unless they are cut.
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  return opts.childProcess ? startModuleInChild('dynalite', options) : startEmbedded('dynalite', options);
 }
 
 async function startModuleInChild(name: string, options: object): Promise<LocalServer> {
