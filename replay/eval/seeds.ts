@@ -9,6 +9,8 @@
  *   --data /tmp/fnwatch-seeds --out /tmp/held-out-2
  * ```
  *
+ * `fnwatch eval --seeds 907-912 --data … --out …` runs the same ({@link seedsCli}, same options).
+ *
  * Datasets go to `<data>/ds-<seed>`; `<out>/scorecard.md` and `<out>/scorecard.json` (schema
  * `fnwatch.scorecard/1`, as `fnwatch eval --json`) hold the results. Seeds run one after another:
  * generation and replay each use a core, and the machine is shared.
