@@ -1,27 +1,43 @@
 /**
  * Parallel throughput: the worker-thread pipeline (src/service/workers.ts) over the bench payloads,
- * with 1 and with N workers, in log events per second over the second half of the payloads (the first
- * half warms up the fresh threads), from the first item routed to the last batch processed. Up to
- * {@link IN_FLIGHT} batches are in flight so the coordinator routes the next batch while workers
- * process the last.
+ * with 1 and with N workers, and the single-thread {@link Pipeline} on this thread over the same
+ * payloads in the same rounds, in log events per second (wall time) over a whole pass, from the first
+ * item routed to the last batch processed. Up to {@link IN_FLIGHT} batches are in flight so the
+ * coordinator routes the next batch while workers process the last.
+ *
+ * Steady state, as a long-running service runs: each worker pool is started once and warmed up with
+ * {@link WARM_PASSES} untimed passes; every pass (warm-up or timed) starts from fresh learning state
+ * ({@link WorkerPipeline.reset}; a new `Pipeline` on this thread, built outside the timing as
+ * bench/throughput.ts does), so every pass does the same work. Timing fresh threads instead counted
+ * V8's background compilation of their code (130-220 ms of CPU per pass) in each round.
  *
  * Run as a child: `node --import tsx bench/parallel.ts '<spec json>' <workers> <rounds>` → JSON line.
  */
 import { availableParallelism } from 'node:os';
 import type { Position } from '../src/core/events.ts';
+import { Pipeline } from '../src/pipeline/pipeline.ts';
 import { threadCpuMs, WorkerPipeline } from '../src/service/workers.ts';
 import { LoadWatch } from './measure.ts';
 import { buildPayloads, type DatasetSpec, type PayloadSet } from './payloads.ts';
 
 const BATCH = 200;
 const IN_FLIGHT = 3;
+/** Untimed passes over the payloads on each pool (and on this thread) before the timed rounds. */
+const WARM_PASSES = 2;
 
 export interface ParallelResult {
   workers: number;
   events_per_s: number;
   one_worker_events_per_s: number;
+  /**
+   * The single-thread pipeline on the coordinator's thread, warm, in the same rounds (wall time): what
+   * the worker figures compare with (bench/throughput.ts gives it in CPU time, pinned to one core).
+   */
+  single_thread_events_per_s: number;
   /** N workers ÷ 1 worker */
   scaling: number;
+  /** N workers ÷ the single-thread pipeline */
+  scaling_vs_single: number;
   /** share of payloads routed raw (decoded in a worker) vs parsed on the coordinator */
   routed_raw: number;
   alerts: number;
@@ -49,8 +65,6 @@ export interface ParallelResult {
 
 interface Round {
   ms: number;
-  /** log events in the timed part */
-  events: number;
   alerts: number;
   raw: number;
   others: number;
@@ -63,51 +77,54 @@ interface Round {
   processCpuMs: number;
 }
 
-async function timeOnce(set: PayloadSet, workers: number, positions: Position[]): Promise<Round> {
-  const wp = await WorkerPipeline.start({ workers });
-  try {
-    let inFlight: Promise<unknown>[] = [];
-    const send = async (from: number, to: number): Promise<void> => {
-      for (let i = from; i < to; i += BATCH) {
-        const end = Math.min(to, i + BATCH);
-        for (let k = i; k < end; k++) wp.process({ type: 'payload', data: set.data[k]!, position: positions[k]! });
-        inFlight.push(wp.flush());
-        if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
-      }
-      await Promise.all(inFlight);
-      inFlight = [];
-    };
-    // The first half warms the fresh threads' JIT and fills their state; the second half is timed,
-    // so the figure is the steady state of a long-running service, not a cold start.
-    const half = set.data.length >> 1;
-    await send(0, half);
-    const t = performance.now();
-    const cpu0 = process.cpuUsage();
-    const load = new LoadWatch();
-    const main0 = threadCpuMs() ?? NaN;
-    const use0 = await wp.usage();
-    await send(half, set.data.length);
-    const ms = performance.now() - t;
-    const use1 = await wp.usage();
-    const busy = use1.map((u, i) => u.busyMs - use0[i]!.busyMs);
-    const cpu = use1.map((u, i) => (u.cpuMs ?? NaN) - (use0[i]!.cpuMs ?? NaN));
-    const others = load.othersCores();
-    const mainCpu = (threadCpuMs() ?? NaN) - main0;
-    const c = process.cpuUsage(cpu0);
-    const processCpuMs = (c.user + c.system) / 1000;
-    if (process.env.FNWATCH_BENCH_DEBUG) {
-      console.error(`workers ${workers}: wall ${ms.toFixed(0)} ms, busy ${busy.map((b) => b.toFixed(0)).join('/')} ms, thread cpu ${cpu.join('/')} ms, process cpu ${((c.user + c.system) / 1000).toFixed(0)} ms, main thread ${mainCpu} ms, others ${others.toFixed(2)} cores`);
-    }
-    const counts = await wp.finish();
-    if (counts.log_events !== set.logEvents) throw new Error(`workers read ${counts.log_events} log events of ${set.logEvents}`);
-    let timedEvents = 0;
-    for (let k = half; k < set.data.length; k++) timedEvents += set.events[k]!;
-    const balance = busy.reduce((a, b) => a + b, 0) / busy.length / Math.max(...busy);
-    const cpuBalance = cpu.reduce((a, b) => a + b, 0) / cpu.length / Math.max(...cpu);
-    return { ms, events: timedEvents, alerts: counts.alerts, raw: wp.routing.raw / (wp.routing.raw + wp.routing.coordinator), others, balance, maxThreadCpuMs: Math.max(...cpu), cpuBalance, processCpuMs };
-  } finally {
-    await wp.close();
+/** One pass over the payloads through `wp`, from fresh learning state. */
+async function pass(wp: WorkerPipeline, set: PayloadSet, positions: Position[]): Promise<void> {
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < set.data.length; i += BATCH) {
+    const end = Math.min(set.data.length, i + BATCH);
+    for (let k = i; k < end; k++) wp.process({ type: 'payload', data: set.data[k]!, position: positions[k]! });
+    inFlight.push(wp.flush());
+    if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
   }
+  await Promise.all(inFlight);
+}
+
+/** Times one pass through the warm pool `wp` (reset first, outside the timing). */
+async function timeOnce(set: PayloadSet, wp: WorkerPipeline, positions: Position[]): Promise<Round> {
+  await wp.reset();
+  const load = new LoadWatch();
+  const main0 = threadCpuMs() ?? NaN;
+  const use0 = await wp.usage();
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  await pass(wp, set, positions);
+  const ms = performance.now() - t;
+  const c = process.cpuUsage(cpu0);
+  const use1 = await wp.usage();
+  const busy = use1.map((u, i) => u.busyMs - use0[i]!.busyMs);
+  const cpu = use1.map((u, i) => (u.cpuMs ?? NaN) - (use0[i]!.cpuMs ?? NaN));
+  const others = load.othersCores();
+  const mainCpu = (threadCpuMs() ?? NaN) - main0;
+  const processCpuMs = (c.user + c.system) / 1000;
+  if (process.env.FNWATCH_BENCH_DEBUG) {
+    console.error(`workers ${wp.size}: wall ${ms.toFixed(0)} ms, busy ${busy.map((b) => b.toFixed(0)).join('/')} ms, thread cpu ${cpu.join('/')} ms, process cpu ${processCpuMs.toFixed(0)} ms, main thread ${mainCpu} ms, others ${others.toFixed(2)} cores`);
+  }
+  const counts = wp.counts;
+  if (counts.log_events !== set.logEvents) throw new Error(`workers read ${counts.log_events} log events of ${set.logEvents}`);
+  const balance = busy.reduce((a, b) => a + b, 0) / busy.length / Math.max(...busy);
+  const cpuBalance = cpu.reduce((a, b) => a + b, 0) / cpu.length / Math.max(...cpu);
+  return { ms, alerts: counts.alerts, raw: wp.routing.raw / (wp.routing.raw + wp.routing.coordinator), others, balance, maxThreadCpuMs: Math.max(...cpu), cpuBalance, processCpuMs };
+}
+
+/** Times one pass through a fresh single-thread pipeline on this thread (built outside the timing). */
+function timeSingle(set: PayloadSet, positions: Position[]): { ms: number; alerts: number } {
+  const p = new Pipeline({ onAlert: () => {} });
+  const t = performance.now();
+  // No finish(): the worker passes do not end their pipelines either (that would stop the threads).
+  for (let i = 0; i < set.data.length; i++) p.process({ type: 'payload', data: set.data[i]!, position: positions[i]! });
+  const ms = performance.now() - t;
+  if (p.counts.log_events !== set.logEvents) throw new Error(`pipeline read ${p.counts.log_events} log events of ${set.logEvents}`);
+  return { ms, alerts: p.counts.alerts };
 }
 
 /**
@@ -117,52 +134,76 @@ async function timeOnce(set: PayloadSet, workers: number, positions: Position[])
  */
 export async function measureParallel(set: PayloadSet, workers: number, rounds: number): Promise<ParallelResult> {
   const positions: Position[] = set.data.map((_, i) => ({ shard: 'shardId-000000000000', sequence: String(i) }));
-  // Rounds run in pairs (1 worker, then N), and the pair reported is the one during which other
-  // processes took the least CPU: on a shared machine, "the best 1-worker round" and "the best
-  // N-worker round" would otherwise come from different load conditions.
-  let one: Round | undefined;
-  let many: Round | undefined;
-  let oneCpu = Infinity;
-  let manyCpu = Infinity;
-  let cpuBalance = NaN;
-  // Lower bound of a run's wall time on this machine's cores, idle: its busiest worker, and all its CPU spread over the cores.
-  const cores = availableParallelism();
-  const floorMs = (r: Round): number => Math.max(r.maxThreadCpuMs, r.processCpuMs / cores);
-  let oneFloor = Infinity;
-  let manyFloor = Infinity;
-  let quietest = Infinity;
-  await timeOnce(set, workers, positions); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    const a = await timeOnce(set, 1, positions);
-    const b = await timeOnce(set, workers, positions);
-    const others = Math.max(a.others, b.others);
-    if (others < quietest - 0.05 || (others < quietest + 0.05 && a.ms / b.ms > one!.ms / many!.ms)) {
-      quietest = Math.min(quietest, others);
-      one = a;
-      many = b;
+  const pools = [await WorkerPipeline.start({ workers: 1 }), await WorkerPipeline.start({ workers })];
+  try {
+    for (let w = 0; w < WARM_PASSES; w++) {
+      timeSingle(set, positions);
+      for (const wp of pools) {
+        await wp.reset();
+        await pass(wp, set, positions);
+      }
     }
-    oneCpu = Math.min(oneCpu, a.maxThreadCpuMs);
-    oneFloor = Math.min(oneFloor, floorMs(a));
-    manyFloor = Math.min(manyFloor, floorMs(b));
-    if (b.maxThreadCpuMs < manyCpu) {
-      manyCpu = b.maxThreadCpuMs;
-      cpuBalance = b.cpuBalance;
+    // Rounds run in triples (single thread, 1 worker, N workers), and the pair of worker rounds
+    // reported is the one during which other processes took the least CPU: on a shared machine, "the
+    // best 1-worker round" and "the best N-worker round" would otherwise come from different load
+    // conditions. The single-thread figure is its best round.
+    let one: Round | undefined;
+    let many: Round | undefined;
+    let singleMs = Infinity;
+    let singleAlerts = -1;
+    let oneCpu = Infinity;
+    let manyCpu = Infinity;
+    let cpuBalance = NaN;
+    // Lower bound of a run's wall time on this machine's cores, idle: its busiest worker, and all its CPU spread over the cores.
+    const cores = availableParallelism();
+    const floorMs = (r: Round): number => Math.max(r.maxThreadCpuMs, r.processCpuMs / cores);
+    let oneFloor = Infinity;
+    let manyFloor = Infinity;
+    let quietest = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const s = timeSingle(set, positions);
+      singleMs = Math.min(singleMs, s.ms);
+      singleAlerts = s.alerts;
+      const a = await timeOnce(set, pools[0]!, positions);
+      const b = await timeOnce(set, pools[1]!, positions);
+      if (process.env.FNWATCH_BENCH_DEBUG) console.error(`single thread: wall ${s.ms.toFixed(0)} ms`);
+      const others = Math.max(a.others, b.others);
+      if (others < quietest - 0.05 || (others < quietest + 0.05 && a.ms / b.ms > one!.ms / many!.ms)) {
+        quietest = Math.min(quietest, others);
+        one = a;
+        many = b;
+      }
+      oneCpu = Math.min(oneCpu, a.maxThreadCpuMs);
+      oneFloor = Math.min(oneFloor, floorMs(a));
+      manyFloor = Math.min(manyFloor, floorMs(b));
+      if (b.maxThreadCpuMs < manyCpu) {
+        manyCpu = b.maxThreadCpuMs;
+        cpuBalance = b.cpuBalance;
+      }
     }
+    // Same payloads, fresh state every pass: the worker pools must raise what one pipeline raises.
+    if (one!.alerts !== singleAlerts || many!.alerts !== singleAlerts) {
+      throw new Error(`alerts differ: single thread ${singleAlerts}, 1 worker ${one!.alerts}, ${workers} workers ${many!.alerts}`);
+    }
+    const perS = (ms: number) => Math.round((set.logEvents / ms) * 1000);
+    return {
+      workers,
+      events_per_s: perS(many!.ms),
+      one_worker_events_per_s: perS(one!.ms),
+      single_thread_events_per_s: perS(singleMs),
+      scaling: +(one!.ms / many!.ms).toFixed(3),
+      scaling_vs_single: +(singleMs / many!.ms).toFixed(3),
+      routed_raw: +many!.raw.toFixed(3),
+      alerts: many!.alerts,
+      others_cores: [+one!.others.toFixed(2), +many!.others.toFixed(2)],
+      balance: +many!.balance.toFixed(3),
+      cpu_scaling: Number.isFinite(oneCpu / manyCpu) ? +(oneCpu / manyCpu).toFixed(3) : null,
+      cpu_balance: Number.isFinite(cpuBalance) ? +cpuBalance.toFixed(3) : null,
+      process_cpu_scaling: Number.isFinite(oneFloor / manyFloor) ? +(oneFloor / manyFloor).toFixed(3) : null,
+    };
+  } finally {
+    await Promise.all(pools.map((wp) => wp.close()));
   }
-  const perS = (r: Round) => Math.round((r.events / r.ms) * 1000);
-  return {
-    workers,
-    events_per_s: perS(many!),
-    one_worker_events_per_s: perS(one!),
-    scaling: +(one!.ms / many!.ms).toFixed(3),
-    routed_raw: +many!.raw.toFixed(3),
-    alerts: many!.alerts,
-    others_cores: [+one!.others.toFixed(2), +many!.others.toFixed(2)],
-    balance: +many!.balance.toFixed(3),
-    cpu_scaling: Number.isFinite(oneCpu / manyCpu) ? +(oneCpu / manyCpu).toFixed(3) : null,
-    cpu_balance: Number.isFinite(cpuBalance) ? +cpuBalance.toFixed(3) : null,
-    process_cpu_scaling: Number.isFinite(oneFloor / manyFloor) ? +(oneFloor / manyFloor).toFixed(3) : null,
-  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

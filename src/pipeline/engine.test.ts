@@ -34,6 +34,19 @@ describe('Engine', () => {
     expect(e.profiles.get('1/eu-west-1/f')!.egress.size).toBe(2);
   });
 
+  it('joins a partial identity to the first-seen matching function, however recently the others were seen', () => {
+    const e = new Engine({}, () => {});
+    const seen = (fn: FunctionRef, host: string, time: number) => e.observe({ kind: 'egress', time, fn, host, via: 'instrumentation' });
+    seen({ name: 'f', account: '1', region: 'eu-west-1' }, 'a', T0);
+    seen({ name: 'f', account: '1', region: 'us-east-1' }, 'b', T0 + 1);
+    seen({ name: 'f', account: '1', region: 'us-east-1' }, 'c', T0 + 2);
+    // No region: both match; the one taken in first wins, although the other was seen last.
+    seen({ name: 'f', account: '1' }, 'd', T0 + 3);
+    expect([...e.profiles.get('1/eu-west-1/f')!.egress.keys()]).toEqual(['a', 'd']);
+    expect([...e.profiles.get('1/us-east-1/f')!.egress.keys()]).toEqual(['b', 'c']);
+    expect(e.profiles.size).toBe(2);
+  });
+
   it('bounds memory with an LRU over functions', () => {
     const e = new Engine({ maxFunctions: 10 }, () => {});
     for (let i = 0; i < 25; i++) e.observe({ kind: 'egress', time: T0 + i, fn: { name: `f${i}` }, host: 'a', via: 'instrumentation' });

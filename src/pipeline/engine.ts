@@ -11,6 +11,7 @@ import { enabledDetectors } from '../detectors/registry.ts';
 import type { DetectContext, Detector } from '../detectors/types.ts';
 import { DEFAULT_PROFILER_SETTINGS, FunctionProfile, type Observation, type ProfilerSettings } from '../profiler/profile.ts';
 import { FleetProfile } from '../profiler/fleet.ts';
+import { flatString } from '../profiler/flat-string.ts';
 import { BASELINE_SCHEMA, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { Scorer } from '../scorer/scorer.ts';
 
@@ -44,14 +45,23 @@ export class Engine {
   readonly pack: ModelPack;
   readonly settings: ProfilerSettings;
   readonly scorer: Scorer;
+  /** Profiles by `functionKey`, least recently seen evicted beyond `maxFunctions` */
   readonly profiles: LRUCache<string, FunctionProfile>;
   /** Which functions use which egress destinations and API actions (the peer-group prior) */
   readonly fleet = new FleetProfile();
   /**
    * function name → key (or keys) of profiles with that name, to join identities missing account or
    * region. Almost every name has one key: held as the string itself, not a one-element array.
+   *
+   * Null until the first partial identity (no account or no region) is seen, in an event or a
+   * restored baseline: a join always involves one, since two full identities that are compatible
+   * have the same key. Most fleets never see one, and the index would cost a `Map` entry (~37 bytes)
+   * a function. When one arrives the index is built from the profiles in the order they were taken
+   * in (`FunctionProfile.order`), which is the order it would have had if kept all along.
    */
-  private readonly byName = new Map<string, string | string[]>();
+  private byName: Map<string, string | string[]> | null = null;
+  /** Profiles taken in so far (numbers `FunctionProfile.order`) */
+  private taken = 0;
   private readonly keys = new WeakMap<FunctionRef, { name: string; account?: string; region?: string; key: string }>();
   private readonly detectors: Record<FnEvent['kind'], Detector[]>;
   private readonly ctx: DetectContext;
@@ -137,7 +147,8 @@ export class Engine {
   private keyOf(fn: FunctionRef): string {
     const c = this.keys.get(fn);
     if (c !== undefined && c.name === fn.name && c.account === fn.account && c.region === fn.region) return c.key;
-    const key = functionKey(fn);
+    // Flat: the key is kept as long as the profile, and a template literal is a cons-string chain.
+    const key = flatString(functionKey(fn));
     this.keys.set(fn, { name: fn.name, account: fn.account, region: fn.region, key });
     return key;
   }
@@ -147,7 +158,8 @@ export class Engine {
     const key = this.keyOf(fn);
     const hit = this.profiles.get(key);
     if (hit) return hit;
-    const named = this.byName.get(fn.name);
+    if (this.byName === null && (!fn.account || !fn.region)) this.indexNames();
+    const named = this.byName?.get(fn.name);
     if (named !== undefined) {
       for (const k of typeof named === 'string' ? [named] : named) {
         const p = this.profiles.get(k);
@@ -157,7 +169,7 @@ export class Engine {
           if ((fn.account && !p.fn.account) || (fn.region && !p.fn.region)) {
             p.fn.account ??= fn.account;
             p.fn.region ??= fn.region;
-            const nk = functionKey(p.fn);
+            const nk = flatString(functionKey(p.fn));
             if (nk !== k) {
               this.profiles.delete(k);
               this.profiles.set(nk, p);
@@ -169,12 +181,28 @@ export class Engine {
       }
     }
     const p = new FunctionProfile(fn, t, this.settings);
-    this.profiles.set(key, p);
-    this.rememberName(fn.name, key);
+    this.take(key, p);
     return p;
   }
 
+  /** Adds a profile to the table (and the name index, once there is one). */
+  private take(key: string, p: FunctionProfile): void {
+    p.order = ++this.taken;
+    this.profiles.set(key, p);
+    this.rememberName(p.fn.name, key);
+  }
+
+  /** Builds the name index from the profiles held, in the order they were taken in. */
+  private indexNames(): void {
+    const held: [string, FunctionProfile][] = [];
+    for (const key of this.profiles.keys()) held.push([key, this.profiles.peek(key)!]);
+    held.sort((a, b) => a[1].order - b[1].order);
+    this.byName = new Map();
+    for (const [key, p] of held) this.rememberName(p.fn.name, key);
+  }
+
   private rememberName(name: string, key: string): void {
+    if (this.byName === null) return;
     const ks = this.byName.get(name);
     if (ks === undefined) this.byName.set(name, key);
     else if (typeof ks === 'string') {
@@ -183,6 +211,7 @@ export class Engine {
   }
 
   private forgetName(key: string): void {
+    if (this.byName === null) return;
     const name = key.slice(key.indexOf('/', key.indexOf('/') + 1) + 1);
     const ks = this.byName.get(name);
     if (ks === undefined) return;
@@ -218,9 +247,9 @@ export class Engine {
       const p = FunctionProfile.fromJSON(snap.functions[i]!, this.settings);
       for (const key of p.egress.keys()) this.fleet.noteEgress(key);
       for (const action of p.actions.keys()) this.fleet.noteAction(action);
-      const key = functionKey(p.fn);
-      this.profiles.set(key, p);
-      this.rememberName(p.fn.name, key);
+      const key = flatString(functionKey(p.fn));
+      if (this.byName === null && (!p.fn.account || !p.fn.region)) this.indexNames();
+      this.take(key, p);
     }
     if (snap.watermark > this.watermark) this.watermark = snap.watermark;
   }

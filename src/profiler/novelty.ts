@@ -11,6 +11,7 @@
  * item before its numbers (bench/memory.ts).
  */
 import { Arena, fitsTime48, getTime48, setTime48 } from './arena.ts';
+import { flatString } from './flat-string.ts';
 
 /** One remembered item: [firstSeen ms, lastSeen ms, count]. */
 export type SeenEntry = [first: number, last: number, count: number];
@@ -42,8 +43,10 @@ function internId(s: string): number {
   const id = stringIds.get(s);
   if (id !== undefined) return id;
   if (strings.length >= STRING_TABLE_MAX) return -1;
-  stringIds.set(s, strings.length);
-  strings.push(s);
+  // Kept for the life of the process: flat, not the cons-string chain the caller built (~64 bytes).
+  const kept = flatString(s);
+  stringIds.set(kept, strings.length);
+  strings.push(kept);
   return strings.length - 1;
 }
 
@@ -325,7 +328,7 @@ export class NoveltySet {
     else {
       const local = (a.localStrings ??= []);
       id = local.indexOf(s);
-      if (id < 0) id = local.push(s) - 1;
+      if (id < 0) id = local.push(flatString(s)) - 1;
       key = ((id << 3) | LOCAL | this.tag) >>> 0;
     }
     if (!this.wide && !NoveltySet.fitsCompact(count, first, last)) this.widen();

@@ -193,6 +193,11 @@ export class FunctionProfile extends Arena implements StringHolder {
   fn: FunctionRef;
   version?: string;
   lastDeploy?: { time: number; version?: string; detail?: string };
+  /**
+   * Engine bookkeeping: the order in which the engine took this profile in (0 outside an engine).
+   * The engine joins a partial identity to the first matching profile in this order.
+   */
+  order: number;
   declare localStrings?: string[];
 
   constructor(fn: FunctionRef, t: number, settings: ProfilerSettings) {
@@ -201,6 +206,7 @@ export class FunctionProfile extends Arena implements StringHolder {
     this.fn = { ...fn };
     this.version = undefined;
     this.lastDeploy = undefined;
+    this.order = 0;
     const sb = SB;
     const m = this.m;
     m.setFloat64(sb + FIRST_SEEN, t, true);

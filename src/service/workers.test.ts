@@ -143,6 +143,31 @@ describe('WorkerPipeline', () => {
     expect(wp.snapshot()!.functions.length).toBe(p.snapshot().functions.length);
   }, 60_000);
 
+  it('forgets what it learned on reset, so a second pass over the same items raises the same alerts on the same threads', async () => {
+    const items = demoItems();
+    const p = new Pipeline();
+    for (const item of items) p.process(item);
+
+    const wp = (open = await WorkerPipeline.start({ workers: 2 }));
+    const first: Alert[] = [];
+    for (let i = 0; i < items.length; i += 500) first.push(...(await wp.processBatch(items.slice(i, i + 500))));
+    expect(first.length).toBeGreaterThan(0);
+    expect(wp.counts).toEqual(p.counts);
+    // Without a reset the same items again are redeliveries: dropped, no alerts.
+    expect(await wp.processBatch(items.slice(0, 500))).toEqual([]);
+
+    await wp.reset();
+    expect(wp.counts).toEqual(new Pipeline().counts);
+    expect(wp.functions).toBe(0);
+    expect(wp.watermark).toBe(-Infinity);
+    expect(wp.routing).toEqual({ raw: 0, coordinator: 0 });
+    const second: Alert[] = [];
+    for (let i = 0; i < items.length; i += 500) second.push(...(await wp.processBatch(items.slice(i, i + 500))));
+    expect(second.map(alertKey).sort()).toEqual(first.map(alertKey).sort());
+    expect(wp.counts).toEqual(p.counts);
+    expect(wp.functions).toBe(p.engine.profiles.size);
+  }, 60_000);
+
   it('reports counts, functions and watermark as batches finish, and its state while running', async () => {
     const items = demoItems();
     const half = items.length >> 1;

@@ -38,6 +38,11 @@ import type { OpenAlert } from '../scorer/scorer.ts';
 const LAMBDA_GROUP_PREFIX = '/aws/lambda/';
 /** Compressed bytes inflated to find the log group (CloudWatch puts it in the first ~150 bytes). */
 const PEEK_BYTES = [384, 4096];
+/**
+ * Output buffer of a peek's inflate: 384 compressed bytes give ~450 bytes of text (bench payloads).
+ * zlib's default 16 KiB buffer per call made the peek ~30% slower; a larger output just takes more chunks.
+ */
+const PEEK_CHUNK_BYTES = 1024;
 const WORKER_ROLE = 'fnwatch-pipeline-worker';
 /** Load weight of a normalized event routed from the coordinator (~ its share of a payload's bytes) */
 const EVENT_WEIGHT = 60;
@@ -76,10 +81,16 @@ type WorkItem =
   | { t: 'event'; event: FnEvent }
   | { t: 'advance'; time: number };
 
-type ToWorker = { type: 'batch'; id: number; work: WorkItem[] } | { type: 'finish'; id: number } | { type: 'busy'; id: number } | { type: 'state'; id: number };
+type ToWorker =
+  | { type: 'batch'; id: number; work: WorkItem[] }
+  | { type: 'finish'; id: number }
+  | { type: 'busy'; id: number }
+  | { type: 'state'; id: number }
+  | { type: 'reset'; id: number };
 type FromWorker =
   | { type: 'done'; id: number; worker: number; alerts: Alert[]; deadLetters: DeadLetter[]; progress: WorkerProgress }
   | { type: 'state'; id: number; worker: number; state: PipelineState; progress: WorkerProgress }
+  | { type: 'reset'; id: number; worker: number; progress: WorkerProgress }
   | {
       type: 'finished';
       id: number;
@@ -218,7 +229,7 @@ export function peekLogGroup(data: Uint8Array | string): string | undefined {
     }
     let text: string;
     try {
-      text = gunzipSync(bytes, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 }).toString('latin1');
+      text = gunzipSync(bytes, { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: 1 << 20, chunkSize: PEEK_CHUNK_BYTES }).toString('latin1');
     } catch {
       return undefined;
     }
@@ -240,7 +251,7 @@ export function peekLogGroup(data: Uint8Array | string): string | undefined {
  */
 export class WorkerPipeline {
   /** What the coordinator parsed itself (shared-group lines it could not route raw) */
-  private readonly own: PipelineCounts = { ...emptyCounts(), alerts: 0 };
+  private own: PipelineCounts = { ...emptyCounts(), alerts: 0 };
   /** Per worker, its last reported progress */
   private readonly progress: WorkerProgress[];
   /** Items routed raw to a worker vs parsed on the coordinator (for the bench and metrics). */
@@ -250,7 +261,7 @@ export class WorkerPipeline {
   private readonly queues: WorkItem[][];
   /** Work of functions first seen since the last flush, in order, until {@link placePending} places them */
   private pending = new Map<string, { weight: number; work: WorkItem[] }>();
-  private readonly parser: Parser;
+  private parser: Parser;
   private readonly sink: ParseSink;
   private nextId = 1;
   private readonly waiting = new Map<number, { left: number; alerts: Alert[]; resolve: () => void; reject: (e: Error) => void }>();
@@ -261,31 +272,31 @@ export class WorkerPipeline {
 
   private constructor(
     private readonly workers: Worker[],
-    private readonly router: FunctionRouter,
+    private router: FunctionRouter,
     private readonly opts: WorkerPipelineOptions,
     progress: WorkerProgress[],
   ) {
     this.queues = workers.map(() => []);
     this.progress = progress;
     this.parser = createParser(opts.parser);
-    const counts = this.own;
+    const own = (): PipelineCounts => this.own;
     const send = (name: string, weight: number, work: WorkItem): void => this.send(name, weight, work);
     this.sink = {
       event(ev) {
         send(ev.fn.name, EVENT_WEIGHT, { t: 'event', event: ev });
       },
       deadLetter(dl) {
-        counts.dead_letter++;
+        own().dead_letter++;
         opts.onDeadLetter?.(dl);
       },
       ignored() {
-        counts.ignored++;
+        own().ignored++;
       },
       control() {
-        counts.control_messages++;
+        own().control_messages++;
       },
       logEvent() {
-        counts.log_events++;
+        own().log_events++;
       },
     };
     workers.forEach((w, i) => {
@@ -554,6 +565,32 @@ export class WorkerPipeline {
     return mergeStates(states);
   }
 
+  /**
+   * Forgets everything learned, keeping the threads: once the work sent so far is done, every worker
+   * starts a fresh pipeline (no baseline, no open alerts) and the coordinator a fresh parser, function
+   * placement and counts. What stays is the threads' compiled code, so a benchmark can time passes over
+   * the same data on warm threads (a second pass through one pipeline would be all duplicates), as a
+   * long-running service runs.
+   *
+   * @example
+   * await wp.processBatch(items); // warm-up pass
+   * await wp.reset();
+   * await wp.processBatch(items); // same alerts as the first pass, on warm threads
+   */
+  async reset(): Promise<void> {
+    await this.flush();
+    const id = this.nextId++;
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
+      for (const w of this.workers) w.postMessage({ type: 'reset', id } satisfies ToWorker);
+    });
+    this.router = new FunctionRouter(this.workers.length);
+    this.parser = createParser(this.opts.parser);
+    this.own = { ...emptyCounts(), alerts: 0 };
+    this.routing.raw = 0;
+    this.routing.coordinator = 0;
+  }
+
   /** Stops the threads without finishing (pending work is dropped). */
   async close(): Promise<void> {
     this.failure ??= new Error('worker pipeline is closed');
@@ -606,7 +643,7 @@ export class WorkerPipeline {
     this.progress[m.worker] = m.progress;
     if (m.type === 'state') {
       this.stateReplies.get(m.id)![m.worker] = m.state;
-    } else {
+    } else if (m.type !== 'reset') {
       for (const dl of m.deadLetters) this.opts.onDeadLetter?.(dl);
       for (const a of m.alerts) {
         w.alerts.push(a);
@@ -698,16 +735,20 @@ function runWorker(): void {
   let deadLetters: DeadLetter[] = [];
   let busyMs = 0;
   let pipeline: Pipeline;
-  try {
-    pipeline = new Pipeline({
+  const build = (baseline: BaselineSnapshot | undefined, openAlerts: [string, OpenAlert][] | undefined): Pipeline => {
+    const p = new Pipeline({
       parser: data.parser,
       models: data.models,
-      baseline: data.baseline,
+      baseline,
       maxFunctions: data.maxFunctions,
       onAlert: (a) => alerts.push(a),
       onDeadLetter: (dl) => deadLetters.push(dl),
     });
-    if (data.openAlerts?.length) pipeline.engine.scorer.restoreOpenAlerts(data.openAlerts);
+    if (openAlerts?.length) p.engine.scorer.restoreOpenAlerts(openAlerts);
+    return p;
+  };
+  try {
+    pipeline = build(data.baseline, data.openAlerts);
   } catch (err) {
     port.postMessage({ type: 'failed', id: 0, message: (err as Error).message });
     return;
@@ -730,6 +771,11 @@ function runWorker(): void {
         deadLetters = [];
       } else if (m.type === 'busy') {
         port.postMessage({ type: 'busy', id: m.id, worker: data.index, busyMs, cpuMs: threadCpuMs() } satisfies FromWorker);
+      } else if (m.type === 'reset') {
+        pipeline = build(undefined, undefined);
+        alerts = [];
+        deadLetters = [];
+        port.postMessage({ type: 'reset', id: m.id, worker: data.index, progress: progress() } satisfies FromWorker);
       } else if (m.type === 'state') {
         port.postMessage({ type: 'state', id: m.id, worker: data.index, state: state(), progress: progress() } satisfies FromWorker);
       } else {
