@@ -23,7 +23,8 @@ import { UsageError } from '../../src/core/contracts.ts';
 import type { ModelPack } from '../../src/detectors/pack.ts';
 import { loadPack } from '../../src/detectors/pack.ts';
 import { commandLine, generateDataset, GENERATOR_VERSION, resolveOptions, type ManifestFile } from '../../datasets/generator/generate.ts';
-import { ATTACK_KINDS, type AttackKind } from '../../datasets/generator/plan.ts';
+import { numberFlag, parseAttackList } from '../../src/cli/gen.ts';
+import type { AttackKind } from '../../datasets/generator/plan.ts';
 import { evaluateDataset } from './evaluate.ts';
 import { combineScorecards, scorecardMarkdown, type Scorecard } from './score.ts';
 
@@ -149,20 +150,6 @@ interface SeedsCliFlags {
   quiet?: boolean;
 }
 
-function numberFlag(name: string, raw: string): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got ${JSON.stringify(raw)})`);
-  return v;
-}
-
-function attackFlag(raw: string): AttackKind[] {
-  const kinds = raw.split(',').map((k) => k.trim()).filter(Boolean);
-  for (const k of kinds) {
-    if (!(ATTACK_KINDS as readonly string[]).includes(k)) throw new UsageError(`--attacks: unknown kind ${JSON.stringify(k)}; known: ${ATTACK_KINDS.join(', ')}`);
-  }
-  return kinds as AttackKind[];
-}
-
 /**
  * The command line (`argv` without node and the script).
  *
@@ -190,7 +177,7 @@ export async function seedsCli(argv: readonly string[]): Promise<SeedsResult> {
     days: numberFlag('days', flags.days),
     functions: numberFlag('functions', flags.functions),
     scale: numberFlag('scale', flags.scale),
-    ...(flags.attacks ? { attacks: attackFlag(flags.attacks) } : {}),
+    ...(flags.attacks ? { attacks: parseAttackList(flags.attacks) } : {}),
   };
   const seeds = parseSeeds(flags.seeds);
   resolveOptions({ seed: seeds[0]!, out: flags.data, ...gen }); // bad generator options fail before any work

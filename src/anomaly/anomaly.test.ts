@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { gaussian, prng } from './testing.ts';
 import {
   DEFAULT_ALERT_THRESHOLD,
   LevelNovelty,
@@ -8,21 +9,6 @@ import {
   SeasonalProfile,
   StreamingAnomalyScorer,
 } from './index.ts';
-
-/** mulberry32: a small seeded PRNG, so every synthetic series is reproducible. */
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
 
 const T0 = Date.UTC(2024, 0, 1);
 const STEP = 300_000; // 5 minutes

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from './testing.ts';
 import { WindowRangeNovelty } from './window-range.ts';
-
-/** mulberry32: a small seeded PRNG, so the random series are reproducible. */
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The definition, computed the slow way: exceedance beyond the last `size` values, in their width. */
 function naiveExceedances(values: readonly number[], size: number): number[] {

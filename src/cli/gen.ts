@@ -20,7 +20,8 @@ interface GenFlags {
   quiet?: boolean;
 }
 
-function number(name: string, raw: string): number {
+/** A numeric option's value, or a usage error naming the option. */
+export function numberFlag(name: string, raw: string): number {
   const v = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got ${JSON.stringify(raw)})`);
   return v;
@@ -60,13 +61,13 @@ export function register(program: Command): void {
       const showProgress = !flags.quiet && process.stderr.isTTY === true;
       let lastPct = -1;
       const { labels, manifest } = await generateDataset({
-        seed: number('seed', flags.seed),
+        seed: numberFlag('seed', flags.seed),
         out: flags.out,
-        days: number('days', flags.days),
-        functions: number('functions', flags.functions),
-        scale: number('scale', flags.scale),
+        days: numberFlag('days', flags.days),
+        functions: numberFlag('functions', flags.functions),
+        scale: numberFlag('scale', flags.scale),
         start: flags.start,
-        shards: flags.shards === undefined ? undefined : number('shards', flags.shards),
+        shards: flags.shards === undefined ? undefined : numberFlag('shards', flags.shards),
         attacks: flags.attacks === undefined ? undefined : parseAttackList(flags.attacks),
         onProgress: showProgress
           ? (done, total) => {

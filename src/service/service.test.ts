@@ -67,6 +67,17 @@ async function start(raw: Record<string, unknown>, opts: ServiceOptions = {}): P
 }
 
 /** Waits until `n` records were consumed and nothing arrived for a moment, then stops. */
+/** A restart from the saved state restores all 12 baselines, has nothing left to read and adds no alert. */
+async function expectRestartReadsNothing(raw: Record<string, unknown>, alertsFile: string, alerts: number): Promise<void> {
+  const again = await start(raw);
+  expect(again.functionsProfiled).toBe(12);
+  await waitFor('ready', () => (again.ready ? true : undefined));
+  await new Promise((r) => setTimeout(r, 500));
+  const second = await again.stop();
+  expect(second.counts.records).toBe(0);
+  expect(readAlertFile(alertsFile)).toHaveLength(alerts);
+}
+
 async function drainAndStop(service: Service, n: number) {
   await waitFor('records consumed', () => (service.recordsSeen >= n && Date.now() - service.lastBatchAt > 300 ? true : undefined), 60_000);
   return service.stop();
@@ -103,13 +114,7 @@ describe('Service on a local Kinesis', () => {
     expect(snap.positions.equiv['shardId-000000000000']).toBe(lease?.checkpoint);
 
     // A restart restores the baselines and has nothing left to read.
-    const again = await start({ sources: [kinesisSource('equiv')], sinks: [{ type: 'file', path: alertsFile }], state: { dir: stateDir } });
-    expect(again.functionsProfiled).toBe(12);
-    await waitFor('ready', () => (again.ready ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
-    const second = await again.stop();
-    expect(second.counts.records).toBe(0);
-    expect(readAlertFile(alertsFile)).toHaveLength(written.length);
+    await expectRestartReadsNothing({ sources: [kinesisSource('equiv')], sinks: [{ type: 'file', path: alertsFile }], state: { dir: stateDir } }, alertsFile, written.length);
   }, 60_000);
 
   it('with workers: 2, raises the same alerts as replay, snapshots from the worker threads and restores into them', async () => {
@@ -135,13 +140,7 @@ describe('Service on a local Kinesis', () => {
     expect(snap.functions.length).toBe(12);
     expect(snap.positions['equiv-workers']['shardId-000000000000']).toBe(lease?.checkpoint);
 
-    const again = await start(config);
-    expect(again.functionsProfiled).toBe(12);
-    await waitFor('ready', () => (again.ready ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
-    const second = await again.stop();
-    expect(second.counts.records).toBe(0);
-    expect(readAlertFile(alertsFile)).toHaveLength(written.length);
+    await expectRestartReadsNothing(config, alertsFile, written.length);
     expect(JSON.parse(readFileSync(join(stateDir, 'baseline.json'), 'utf8')).functions.length).toBe(12);
   }, 90_000);
 
