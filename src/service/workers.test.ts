@@ -6,7 +6,7 @@ import type { Alert } from '../core/alert.ts';
 import { UsageError, type SourceItem } from '../core/contracts.ts';
 import type { DeadLetter } from '../core/events.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
-import { cloudTrailOwner, FunctionRouter, peekLogGroup, WorkerPipeline } from './workers.ts';
+import { cloudTrailOwner, FunctionRouter, peekLogGroup, WorkerPipeline, WorkQueues } from './workers.ts';
 
 const DEMO = fileURLToPath(new URL('../../datasets/demo/kinesis/shard-000.ndjson.gz', import.meta.url));
 
@@ -110,6 +110,41 @@ describe('FunctionRouter', () => {
     expect(r.routePlaced('a', 5)).toBe(1);
     expect(r.placeAll([['c', 1], ['d', 7]]).get('c')).toBe(0);
     expect([...r.load]).toEqual([1001, 622]);
+  });
+});
+
+describe('WorkQueues', () => {
+  it('holds the work of new functions until the batch ends, then places them heaviest first', () => {
+    const q = new WorkQueues<string>(new FunctionRouter(2));
+    q.send('light', 10, 'l1');
+    q.send('heavy', 500, 'h1');
+    q.send('light', 10, 'l2');
+    expect(q.take()).toEqual([['h1'], ['l1', 'l2']]);
+    q.send('light', 10, 'l3');
+    q.toAll('tick');
+    expect(q.take()).toEqual([['tick'], ['l3', 'tick']]);
+  });
+
+  it('keeps the records of a shared stream in stream order on every worker, placing their functions at once', () => {
+    // A CloudTrail stream's records 1..6 from sessions a (placed), b (new, held), c (new): a worker's
+    // duplicate check expects each stream's ids in order, so none may queue behind a later one.
+    const router = new FunctionRouter(2);
+    router.route('a', 1000);
+    const q = new WorkQueues<string>(router);
+    q.send('b', 300, 'b-lambda-payload');
+    q.sendNow('a', 1, 'ct1');
+    q.sendNow('b', 1, 'ct2');
+    q.sendNow('c', 1, 'ct3');
+    q.sendNow('b', 1, 'ct4');
+    q.send('d', 50, 'd-lambda-payload');
+    q.sendNow('a', 1, 'ct5');
+    q.toWorker(0, 'ct6');
+    const [w0, w1] = q.take();
+    const stream = (w: string[]): string[] => w.filter((x) => x.startsWith('ct'));
+    for (const w of [w0!, w1!]) expect(stream(w)).toEqual([...stream(w)].sort());
+    // b's held payload comes before its first record; all of b and c went to worker 1 (a's is busier)
+    expect(w1).toEqual(['b-lambda-payload', 'ct2', 'ct3', 'ct4', 'd-lambda-payload']);
+    expect(w0).toEqual(['ct1', 'ct5', 'ct6']);
   });
 });
 

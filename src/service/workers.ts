@@ -166,6 +166,90 @@ export class FunctionRouter {
   }
 }
 
+/**
+ * The work waiting to be sent to each worker, in the order each must process it. Work of a function
+ * not placed yet is held until the batch ends ({@link take}), when the new functions are placed
+ * together by their load in the batch ({@link FunctionRouter.placeAll}).
+ *
+ * @example
+ * const q = new WorkQueues<string>(new FunctionRouter(2));
+ * q.send('orders-api', 100, 'p1');   // held: orders-api is new
+ * q.sendNow('users-api', 10, 'ct1'); // placed now, on worker 0
+ * q.take();                          // → [['ct1'], ['p1']]: orders-api placed on worker 1
+ */
+export class WorkQueues<T> {
+  private queues: T[][];
+  private pending = new Map<string, { weight: number; work: T[] }>();
+
+  constructor(readonly router: FunctionRouter) {
+    this.queues = Array.from({ length: router.workers }, () => []);
+  }
+
+  /** Queues `work` for the worker of function `name`, or holds it (in order) if `name` is not placed yet. */
+  send(name: string, weight: number, work: T): void {
+    const w = this.router.routePlaced(name, weight);
+    if (w !== undefined) {
+      this.queues[w]!.push(work);
+      return;
+    }
+    const held = this.pending.get(name);
+    if (held) {
+      held.weight += weight;
+      held.work.push(work);
+    } else {
+      this.pending.set(name, { weight, work: [work] });
+    }
+  }
+
+  /**
+   * Queues `work` for the worker of function `name`, placing the function now if it is new or held
+   * (its held work first). For the records of a shared log stream (CloudTrail): holding some of them
+   * until the batch ends would queue them behind later records of the same stream, and a worker's
+   * duplicate check, which expects a stream's ids in order, would then look every id up (it builds a
+   * hash index of its whole window for that: 2-3× the cost of the check for the rest of the pass).
+   */
+  sendNow(name: string, weight: number, work: T): void {
+    let w = this.router.routePlaced(name, weight);
+    if (w === undefined) {
+      const held = this.pending.get(name);
+      this.pending.delete(name);
+      w = this.router.route(name, weight + (held?.weight ?? 0));
+      if (held) for (const h of held.work) this.queues[w]!.push(h);
+    }
+    this.queues[w]!.push(work);
+  }
+
+  /** Queues `work` for worker `w` (work that belongs to no function). */
+  toWorker(w: number, work: T): void {
+    this.queues[w]!.push(work);
+  }
+
+  /** Queues `work` for every worker, after all work sent so far (held work is placed first). */
+  toAll(work: T): void {
+    this.placePending();
+    for (const q of this.queues) q.push(work);
+  }
+
+  /** Places the held functions and hands over every worker's queue (index = worker), leaving them empty. */
+  take(): T[][] {
+    this.placePending();
+    const out = this.queues;
+    this.queues = out.map(() => []);
+    return out;
+  }
+
+  private placePending(): void {
+    if (this.pending.size === 0) return;
+    const held = this.pending;
+    this.pending = new Map();
+    const placed = this.router.placeAll([...held].map(([name, h]) => [name, h.weight] as const));
+    for (const [name, h] of held) {
+      const q = this.queues[placed.get(name)!]!;
+      for (const work of h.work) q.push(work);
+    }
+  }
+}
+
 /** The JSON string value of `"key":"…"` in `text`, or undefined (absent, cut off, or escaped). */
 function jsonStringField(text: string, key: string): string | undefined {
   const i = text.indexOf(`"${key}":"`);
@@ -258,9 +342,7 @@ export class WorkerPipeline {
   readonly routing = { raw: 0, coordinator: 0 };
   /** Per worker, ms spent processing batches (complete after {@link finish}): the balance of the partition. */
   readonly busyMs: number[] = [];
-  private readonly queues: WorkItem[][];
-  /** Work of functions first seen since the last flush, in order, until {@link placePending} places them */
-  private pending = new Map<string, { weight: number; work: WorkItem[] }>();
+  private work: WorkQueues<WorkItem>;
   private parser: Parser;
   private readonly sink: ParseSink;
   private nextId = 1;
@@ -272,15 +354,15 @@ export class WorkerPipeline {
 
   private constructor(
     private readonly workers: Worker[],
-    private router: FunctionRouter,
+    router: FunctionRouter,
     private readonly opts: WorkerPipelineOptions,
     progress: WorkerProgress[],
   ) {
-    this.queues = workers.map(() => []);
+    this.work = new WorkQueues(router);
     this.progress = progress;
     this.parser = createParser(opts.parser);
     const own = (): PipelineCounts => this.own;
-    const send = (name: string, weight: number, work: WorkItem): void => this.send(name, weight, work);
+    const send = (name: string, weight: number, work: WorkItem): void => this.work.send(name, weight, work);
     this.sink = {
       event(ev) {
         send(ev.fn.name, EVENT_WEIGHT, { t: 'event', event: ev });
@@ -391,7 +473,7 @@ export class WorkerPipeline {
       const group = peekLogGroup(item.data);
       if (group !== undefined && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
         this.routing.raw++;
-        this.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.data.length, { t: 'item', item });
+        this.work.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.data.length, { t: 'item', item });
         return;
       }
       if (group !== undefined && this.sharedPayload(item.data, item.position)) return;
@@ -402,7 +484,7 @@ export class WorkerPipeline {
       const group = item.event?.logGroup;
       if (typeof group === 'string' && group.startsWith(LAMBDA_GROUP_PREFIX) && group.length > LAMBDA_GROUP_PREFIX.length) {
         this.routing.raw++;
-        this.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.event.message.length, { t: 'item', item });
+        this.work.send(group.slice(LAMBDA_GROUP_PREFIX.length), item.event.message.length, { t: 'item', item });
         return;
       }
       this.routing.coordinator++;
@@ -412,6 +494,16 @@ export class WorkerPipeline {
       this.own.records++;
       this.parser.cloudTrailRecord(item.record, item.position, this.sink);
     }
+  }
+
+  /**
+   * Routes one normalized event (from a columnar file, or parsed elsewhere) to its function's worker.
+   *
+   * @example
+   * wp.processEvent({ kind: 'invocation', fn: { name: 'orders-api' }, time: 1700000000000, durationMs: 120 } as FnEvent);
+   */
+  processEvent(event: FnEvent): void {
+    this.sink.event(event);
   }
 
   /**
@@ -445,63 +537,30 @@ export class WorkerPipeline {
       } else {
         this.routing.raw++;
         const work: WorkItem = { t: 'item', item: { type: 'log-event', event: le, position } };
-        if (who === 'other') this.queues[0]!.push(work);
-        else this.send(who.session, e.message.length, work);
+        if (who === 'other') this.work.toWorker(0, work);
+        else this.work.sendNow(who.session, e.message.length, work);
       }
     }
     return true;
   }
 
-  /**
-   * Queues `work` for the worker of function `name`, or, for a function not placed yet, holds it
-   * (in order) until the batch ends and the new functions are placed by their load in it.
-   */
-  private send(name: string, weight: number, work: WorkItem): void {
-    const w = this.router.routePlaced(name, weight);
-    if (w !== undefined) {
-      this.queues[w]!.push(work);
-      return;
-    }
-    const held = this.pending.get(name);
-    if (held) {
-      held.weight += weight;
-      held.work.push(work);
-    } else {
-      this.pending.set(name, { weight, work: [work] });
-    }
-  }
-
-  /** Places the functions first seen since the last call and queues their held work. */
-  private placePending(): void {
-    if (this.pending.size === 0) return;
-    const held = this.pending;
-    this.pending = new Map();
-    const placed = this.router.placeAll([...held].map(([name, h]) => [name, h.weight] as const));
-    for (const [name, h] of held) {
-      const q = this.queues[placed.get(name)!]!;
-      for (const work of h.work) q.push(work);
-    }
-  }
-
   /** Event time has advanced to `time` with no events (every worker is told, in order). */
   advance(time: number): void {
-    this.placePending();
-    for (const q of this.queues) q.push({ t: 'advance', time });
+    this.work.toAll({ t: 'advance', time });
   }
 
   /** Sends what is queued; resolves with the alerts it raised once every worker has processed it. */
   flush(): Promise<Alert[]> {
     if (this.failure) return Promise.reject(this.failure);
-    this.placePending();
+    const queues = this.work.take();
     const id = this.nextId++;
     const alerts: Alert[] = [];
     let left = 0;
     const promise = new Promise<void>((resolve, reject) => {
-      this.queues.forEach((q, i) => {
+      queues.forEach((q, i) => {
         if (q.length === 0) return;
         left++;
         this.workers[i]!.postMessage({ type: 'batch', id, work: q } satisfies ToWorker);
-        this.queues[i] = [];
       });
       if (left === 0) resolve();
       else this.waiting.set(id, { left, alerts, resolve, reject });
@@ -584,7 +643,7 @@ export class WorkerPipeline {
       this.waiting.set(id, { left: this.workers.length, alerts: [], resolve, reject });
       for (const w of this.workers) w.postMessage({ type: 'reset', id } satisfies ToWorker);
     });
-    this.router = new FunctionRouter(this.workers.length);
+    this.work = new WorkQueues(new FunctionRouter(this.workers.length));
     this.parser = createParser(this.opts.parser);
     this.own = { ...emptyCounts(), alerts: 0 };
     this.routing.raw = 0;
