@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { payloadText } from './envelope.ts';
+import { ownedBase64Bytes, payloadText } from './envelope.ts';
 
 const doc = (n: number) =>
   JSON.stringify({
@@ -41,5 +41,25 @@ describe('payloadText', () => {
     const invalid = Buffer.concat([Buffer.from('{"message":"a'), Buffer.from([0xc3]), Buffer.from('"}')]);
     expect(payloadText(gzipSync(invalid))).toMatchObject({ failed: true, reason: 'bad-utf8' });
     expect(payloadText(invalid)).toMatchObject({ failed: true, reason: 'bad-utf8' });
+  });
+});
+
+describe('ownedBase64Bytes', () => {
+  it('decodes strict base64 into a buffer of its own, which can be moved to another thread', () => {
+    for (const size of [1, 2, 3, 100, 5000]) {
+      const bytes = gzipSync(Buffer.alloc(size, 7));
+      const out = ownedBase64Bytes(bytes.toString('base64'))!;
+      expect(Buffer.compare(out, bytes)).toBe(0);
+      expect([out.byteOffset, out.buffer.byteLength]).toEqual([0, out.length]);
+    }
+  });
+
+  it('refuses what Node would decode by skipping characters, and impossible lengths', () => {
+    const text = gzipSync('x'.repeat(300)).toString('base64');
+    expect(ownedBase64Bytes(text.slice(0, 20) + '!!!!' + text.slice(24))).toBeUndefined();
+    expect(ownedBase64Bytes(text.slice(0, 20) + '\n' + text.slice(20))).toBeUndefined();
+    expect(ownedBase64Bytes('QUJDR')).toBeUndefined();
+    expect(ownedBase64Bytes('')).toBeUndefined();
+    expect(ownedBase64Bytes('QUJD===')).toBeUndefined();
   });
 });

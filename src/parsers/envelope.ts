@@ -53,6 +53,24 @@ function fromBase64(text: string): Buffer | DecodeFailure {
   return failure('bad-base64', `payload is not valid base64 (${text.length} chars)`);
 }
 
+/**
+ * Base64 payload text to bytes in a buffer of their own (never a slice of Node's shared pool), so the
+ * caller may transfer it to another thread; undefined when the text is not strict base64 (the caller
+ * then passes the text on, and the parser dead-letters it with the reason).
+ *
+ * @example
+ * const bytes = ownedBase64Bytes(record.Data); // Uint8Array whose .buffer may go in a postMessage transfer list
+ */
+export function ownedBase64Bytes(text: string): Uint8Array | undefined {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  if (end === 0 || end % 4 === 1 || text.length - end > 2) return undefined;
+  const expected = Math.floor((end * 3) / 4);
+  const out = Buffer.allocUnsafeSlow(expected);
+  // Node skips characters outside the alphabet instead of failing: a short write means there were some.
+  return out.write(text, 'base64') === expected ? out : undefined;
+}
+
 /** Largest output buffer sized up front from the gzip trailer; bigger payloads take several chunks. */
 const MAX_GUNZIP_CHUNK = 1024 * 1024;
 

@@ -269,6 +269,9 @@ describe('WorkerPipeline', () => {
       ['bad-base64', 0],
       ['bad-json', 2],
     ]);
+    // The caller's bytes stay usable: the worker got a copy moved to it, not the caller's buffer.
+    expect(good.length).toBeGreaterThan(0);
+    expect(gunzipSync(good).toString('utf8')).toContain('/aws/lambda/f');
     expect(counts.records).toBe(3);
     expect(counts.dead_letter).toBe(2);
     expect(counts.log_events).toBe(1);
