@@ -156,6 +156,52 @@ describe('fnwatch replay', () => {
     }
   }, 60_000);
 
+  it('--workers 2 gives the demo’s summary and alerts as one thread does', async () => {
+    const out = (w: string, f: string): string => join(fx.dir, `workers-${w}`, f);
+    const [one, two] = await Promise.all(
+      ['1', '2'].map((w) => fnwatch(DEMO, '--workers', w, '--alerts', out(w, 'alerts.ndjson'), '--summary-json', out(w, 'summary.json'), '--quiet')),
+    );
+    expect(one).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(two).toEqual({ code: 0, stdout: '', stderr: '' });
+    const summary = (w: string): Record<string, unknown> => {
+      const { wall_ms: _wall, events_per_s: _speed, ...rest } = JSON.parse(readFileSync(out(w, 'summary.json'), 'utf8'));
+      return rest;
+    };
+    expect(summary('2')).toEqual(summary('1'));
+    expect(summary('1').alerts).toBeGreaterThan(0);
+    // kind, function, severity, start, uid; the explanation's peer_functions is per worker (see src/sources/files/replay-workers.test.ts).
+    const alerts = (w: string): string[] =>
+      readFileSync(out(w, 'alerts.ndjson'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((a) => `${a.finding_info.types[0]} ${a.resources[0].name} ${a.severity_id} ${a.finding_info.first_seen_time} ${a.finding_info.uid} ${a.time}`)
+        .sort();
+    expect(alerts('2')).toEqual(alerts('1'));
+    expect(alerts('2')).toHaveLength(summary('1').alerts as number);
+  }, 60_000);
+
+  it('refuses a --workers count that is not a whole number from 1, and --report with --workers, before writing anything', async () => {
+    const report = join(fx.dir, 'workers-report', 'never.html');
+    const summary = join(fx.dir, 'workers-report', 'never.json');
+    const [zero, word, withReport, withOne] = await Promise.all([
+      fnwatch(DEMO, '--workers', '0'),
+      fnwatch(DEMO, '--workers', 'abc'),
+      fnwatch(DEMO, '--workers', '2', '--report', report, '--summary-json', summary),
+      fnwatch(DEMO, '--workers', '1', '--report', join(fx.dir, 'workers-report', 'one.html'), '--quiet'),
+    ]);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/^error: option '--workers <n>' argument '0' is invalid\. must be a whole number from 1 to \d+ \(got "0"\)\n/);
+    expect(word.code).toBe(2);
+    expect(word.stderr).toMatch(/^error: option '--workers <n>' argument 'abc' is invalid\. must be a whole number from 1 to \d+ \(got "abc"\)\n/);
+    expect(withReport).toMatchObject({ code: 2, stdout: '', stderr: 'fnwatch: --report cannot be used with --workers above 1: the report must see every event on one thread\n' });
+    expect(existsSync(report)).toBe(false);
+    expect(existsSync(summary)).toBe(false);
+    // One worker is the single-thread replay, where the report works.
+    expect(withOne.code).toBe(0);
+    expect(readFileSync(join(fx.dir, 'workers-report', 'one.html'), 'utf8')).toContain('fnwatch replay');
+  }, 60_000);
+
   it('rejects webhook options without --webhook-url before reading anything', async () => {
     const r = await fnwatch(DEMO, '--outbox', join(fx.dir, 'lonely-outbox'));
     expect(r).toMatchObject({ code: 2, stderr: 'fnwatch: --outbox needs --webhook-url\n' });

@@ -22,6 +22,7 @@ import { ProgressReporter } from '../service/progress.ts';
 import { addSinkOptions, type SinkCliOptions } from '../sinks/cli.ts';
 import { runReplay, totalEvents, type ReplayResult } from '../sources/files/replay.ts';
 import { AlertDelivery } from './delivery.ts';
+import { workerCount } from './run.ts';
 
 interface ReplayCliOptions extends SinkCliOptions {
   report?: string;
@@ -33,6 +34,7 @@ interface ReplayCliOptions extends SinkCliOptions {
   baseline?: string;
   models?: string;
   quiet?: boolean;
+  workers: number;
 }
 
 /** Findings listed per function in the summary before "… N more". */
@@ -60,7 +62,8 @@ export function register(program: Command): void {
     .option('--baseline <dir>', 'start from a baseline saved by `fnwatch train` or the service')
     .option('--models <file>', 'detector pack (default: models/default.yaml)')
     .option('--report <file.html>', 'write an HTML report (per-function series, baselines, findings) to this file')
-    .option('--quiet', 'no progress display and no summary on stdout');
+    .option('--quiet', 'no progress display and no summary on stdout')
+    .option('--workers <n>', 'pipeline worker threads, functions partitioned over them (1: this thread; not with --report)', workerCount, 1);
   addSinkOptions(cmd)
     .addHelpText(
       'after',
@@ -70,7 +73,12 @@ order across files (Kinesis records by arrival time, log events by timestamp, Cl
 eventTime); what disorder remains inside a file is left to the pipeline, which scores on event time.
 Lines that fit no format are dead letters (counted; kept with --dead-letter), never a reason to stop.
 Alerts go to every sink asked for (--alerts, --webhook-url); they are flushed before the command exits,
-and an alert a webhook did not accept makes the exit code 1 (it stays in the outbox for the next run).`,
+and an alert a webhook did not accept makes the exit code 1 (it stays in the outbox for the next run).
+--workers N runs N pipelines on worker threads, each holding its functions' whole state, for the same
+alerts on more cores, except that the fleet context (peer_functions: other functions using a new host
+or action) counts only the functions of the same thread, so a novelty alert can rate higher than on
+one thread. Reading files and routing stay on the main thread, so N workers want N + 1 free cores.
+--report needs every event on one thread and cannot be combined with it.`,
     )
     .action(async (inputs: string[], opts: ReplayCliOptions) => {
       await replayCommand(inputs, opts);
@@ -78,6 +86,9 @@ and an alert a webhook did not accept makes the exit code 1 (it stays in the out
 }
 
 async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<void> {
+  if (opts.report !== undefined && opts.workers > 1) {
+    throw new UsageError('--report cannot be used with --workers above 1: the report must see every event on one thread');
+  }
   const now = Date.now();
   const { from, to } = parseOptionalRange(opts, now);
   const baseline = opts.baseline ? loadBaseline(opts.baseline) : undefined;
@@ -105,6 +116,7 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
       logGroup: opts.logGroup,
       from,
       to,
+      workers: opts.workers,
       pipeline: { baseline, models, ...(report ? { observer: report.observer } : {}) },
       sinks: [alertSink],
       // The report must see each alert before the observer call for the event that raised it: runReplay calls onAlert as it is raised.
@@ -149,7 +161,8 @@ async function replayCommand(inputs: string[], opts: ReplayCliOptions): Promise<
       closeSync(summaryFd);
     }
   }
-  if (report && opts.report) {
+  // result.pipeline is there: --report is refused with --workers above 1.
+  if (report && opts.report && result.pipeline) {
     mkdirSync(dirname(opts.report), { recursive: true });
     const written = await writePipelineReport(opts.report, {
       title: 'fnwatch replay',

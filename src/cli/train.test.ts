@@ -92,6 +92,30 @@ describe('fnwatch train', () => {
     expect(novelty(cold).length).toBeLessThan(novelty(all).length);
   }, 90_000);
 
+  it('--workers 2 saves the same functions, each learned as one thread learns it', async () => {
+    const [one, two, bad] = await Promise.all([
+      fnwatch('train', kinesis, '--out', join(root, 'w1'), '--json'),
+      fnwatch('train', kinesis, '--out', join(root, 'w2'), '--json', '--workers', '2'),
+      fnwatch('train', kinesis, '--out', join(root, 'w0'), '--workers', '0'),
+    ]);
+    expect(two.stderr).toBe('');
+    expect(two.code).toBe(0);
+    expect(one.code).toBe(0);
+    const s1: TrainSummary = JSON.parse(one.stdout);
+    const s2: TrainSummary = JSON.parse(two.stdout);
+    expect(s2.counts).toEqual(s1.counts);
+    expect(s2.functions).toEqual(s1.functions);
+    expect(s2.functions.length).toBe(labels.functions.length);
+    const byFn = (dir: string): Map<string, unknown> => new Map(loadBaseline(dir).functions.map((f) => [JSON.stringify((f as { fn: unknown }).fn), f]));
+    const [b1, b2] = [byFn(join(root, 'w1')), byFn(join(root, 'w2'))];
+    expect([...b2.keys()].sort()).toEqual([...b1.keys()].sort());
+    for (const [fn, profile] of b1) expect(b2.get(fn), fn).toEqual(profile);
+    expect(loadBaseline(join(root, 'w2')).watermark).toBe(loadBaseline(join(root, 'w1')).watermark);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: option '--workers <n>' argument '0' is invalid/);
+    expect(existsSync(join(root, 'w0'))).toBe(false);
+  }, 90_000);
+
   it('prints what was learned, and refuses to save an empty baseline', async () => {
     const out = join(root, 'human');
     const r = await fnwatch('train', kinesis, '--to', String(labels.start + 6 * 3_600_000), '--out', out);

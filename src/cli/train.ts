@@ -1,5 +1,5 @@
 /**
- * `fnwatch train <inputs>... --out DIR [--models FILE] [--from T] [--to T] [--log-group NAME]`:
+ * `fnwatch train <inputs>... --out DIR [--models FILE] [--from T] [--to T] [--log-group NAME] [--workers N]`:
  * learns per-function baselines from recorded telemetry and saves them in the format the service
  * snapshots (src/profiler/snapshot.ts), for `replay --baseline`, `investigate --baseline`, `run`
  * and `profile`. Runs the same pipeline as `replay`; alerts raised while learning are counted, not
@@ -14,6 +14,7 @@ import { FunctionProfile } from '../profiler/profile.ts';
 import { loadBaseline, saveBaseline, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { ProgressReporter } from '../service/progress.ts';
 import { runReplay, totalEvents, type ReplayResult } from '../sources/files/replay.ts';
+import { workerCount } from './run.ts';
 
 interface TrainCliOptions {
   out: string;
@@ -24,6 +25,7 @@ interface TrainCliOptions {
   baseline?: string;
   json?: boolean;
   quiet?: boolean;
+  workers: number;
 }
 
 /** One function's learning state, as `train` reports it. */
@@ -74,6 +76,7 @@ export function register(program: Command): void {
     .option('--baseline <dir>', 'continue from a saved baseline instead of starting empty')
     .option('--json', 'print the summary as JSON')
     .option('--quiet', 'no progress display and no summary')
+    .option('--workers <n>', 'pipeline worker threads, functions partitioned over them (1: this thread); the saved baseline holds every function either way', workerCount, 1)
     .action(async (inputs: string[], opts: TrainCliOptions) => {
       await trainCommand(inputs, opts);
     });
@@ -93,6 +96,7 @@ async function trainCommand(inputs: string[], opts: TrainCliOptions): Promise<vo
       from,
       to,
       pipeline: { models, baseline },
+      workers: opts.workers,
       keepAlerts: false,
       onStart: (stats) => progress.start(stats.bytesTotal),
       onBatch: (p) => progress.update({ done: p.bytesDone, events: p.events, position: p.position }),
@@ -103,7 +107,7 @@ async function trainCommand(inputs: string[], opts: TrainCliOptions): Promise<vo
   if (totalEvents(result.counts) === 0 && !baseline) {
     throw new UsageError(`no events in ${inputs.join(', ')}${from !== undefined || to !== undefined ? ' within --from/--to' : ''}: nothing to learn`);
   }
-  const snap = result.pipeline.snapshot();
+  const snap = result.snapshot();
   let path: string;
   try {
     path = saveBaseline(opts.out, snap);
@@ -119,7 +123,7 @@ async function trainCommand(inputs: string[], opts: TrainCliOptions): Promise<vo
  * The learning state of every function of a snapshot, judged at its watermark.
  *
  * @example
- * const s = trainSummary(pipeline.snapshot(), defaultPack(), result, 'baselines', 'baselines/baseline.json');
+ * const s = trainSummary(result.snapshot(), defaultPack(), result, 'baselines', 'baselines/baseline.json');
  * s.functions.filter((f) => f.learned).length;
  */
 export function trainSummary(snap: BaselineSnapshot, models: ModelPack, result: Pick<ReplayResult, 'counts'>, out: string, path: string): TrainSummary {
