@@ -30,6 +30,8 @@ export interface BenchFigures {
   latency_ms_p99: number | null;
   machine: Machine;
   quick: boolean;
+  /** The command that measured these figures (absent in files written before 2026-12-04 evening) */
+  command?: string;
   throughput?: ThroughputResult;
   parallel?: ParallelResult;
   memory?: MemoryResult;
@@ -129,7 +131,7 @@ export function markdown(f: BenchFigures, command: string, notes: string): strin
   return [
     '# fnwatch benchmark results',
     '',
-    `Produced by \`${command}\` on ${m.date.slice(0, 10)}. Do not edit by hand: re-run the command.`,
+    `Figures measured by \`${command}\` on ${m.date.slice(0, 10)}; the notes after them are bench/notes.md (\`npm run bench -- --render bench/results.json --markdown bench/RESULTS.md\` re-renders them without measuring). Do not edit by hand.`,
     '',
     `Machine: \`nproc\` = ${m.nproc}, CPU: ${m.cpu}, Node ${m.node}. One-core figures ${m.pinned ? 'ran pinned to one CPU with `taskset`' : 'ran unpinned (no taskset)'}; throughput is the best of several rounds, because the machine is shared.`,
     '',

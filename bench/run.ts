@@ -44,6 +44,7 @@ interface Flags {
   markdown?: string;
   only?: Section[];
   workers: number;
+  render?: string;
 }
 
 function sections(raw: string): Section[] {
@@ -61,6 +62,7 @@ function positiveInt(raw: string): number {
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 async function main(flags: Flags): Promise<void> {
+  if (flags.render) return render(flags);
   const plan = flags.quick ? PLAN.quick : PLAN.full;
   const want = new Set<Section>(flags.only ?? SECTIONS);
   const pinned = canPin();
@@ -75,6 +77,7 @@ async function main(flags: Flags): Promise<void> {
     latency_ms_p99: null,
     machine: machine(pinned),
     quick: flags.quick === true,
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
   };
   const spec = JSON.stringify(plan.throughput);
 
@@ -107,12 +110,21 @@ async function main(flags: Flags): Promise<void> {
 
   console.log(table(f));
   if (flags.json) writeFileSync(flags.json, JSON.stringify(f, null, 2) + '\n');
-  if (flags.markdown) {
-    const notesFile = join(ROOT, 'bench/notes.md');
-    const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '';
-    const command = ['npm run bench --', ...process.argv.slice(2)].join(' ');
-    writeFileSync(flags.markdown, markdown(f, command, notes));
-  }
+  if (flags.markdown) writeMarkdown(flags.markdown, f);
+}
+
+/** The report (Markdown: figures, then bench/notes.md as it is now) for figures measured earlier. */
+function render(flags: Flags): void {
+  const f = JSON.parse(readFileSync(flags.render!, 'utf8')) as BenchFigures;
+  console.log(table(f));
+  if (flags.markdown) writeMarkdown(flags.markdown, f);
+  if (flags.json && flags.json !== flags.render) writeFileSync(flags.json, JSON.stringify(f, null, 2) + '\n');
+}
+
+function writeMarkdown(file: string, f: BenchFigures): void {
+  const notesFile = join(ROOT, 'bench/notes.md');
+  const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8') : '';
+  writeFileSync(file, markdown(f, f.command ?? 'npm run bench', notes));
 }
 
 const program = new Command('bench')
@@ -122,6 +134,7 @@ const program = new Command('bench')
   .option('--markdown <file>', 'write the report as Markdown (bench/RESULTS.md)')
   .option('--only <sections>', `comma-separated subset of ${SECTIONS.join(', ')}`, sections)
   .option('--workers <n>', 'worker threads for the parallel figure', positiveInt, 2)
+  .option('--render <figures.json>', 'measure nothing: print and write (--markdown, --json) the report of figures saved earlier with the current bench/notes.md')
   .action(main);
 
 await program.parseAsync(process.argv);
