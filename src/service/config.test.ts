@@ -79,6 +79,25 @@ describe('service config', () => {
     expect(errorOf(() => parseServiceConfigText(`${base}workers: 65\n`, 'c.yaml'))).toMatch(/^c\.yaml:5:10: workers: .*<=64/);
   });
 
+  it('reads state as a directory or an s3:// prefix, exactly one of them, naming the field otherwise', () => {
+    const base = 'sources:\n  - type: kinesis\n    streamName: logs\n    applicationName: fnwatch-prod\n';
+    expect(parseServiceConfigText(`${base}state:\n  s3: s3://fnwatch-state/prod/\n  snapshotInterval: 1m\n`, 'c.yaml').state).toEqual({ s3: 's3://fnwatch-state/prod/', snapshotInterval: 60_000 });
+    expect(parseServiceConfigText(`${base}state:\n  dir: /var/lib/fnwatch\n`, 'c.yaml').state).toEqual({ dir: '/var/lib/fnwatch', snapshotInterval: 300_000 });
+    expect(errorOf(() => parseServiceConfigText(`${base}state:\n  dir: /var/lib/fnwatch\n  s3: s3://fnwatch-state/prod\n`, 'c.yaml'))).toBe(
+      'c.yaml:7:7: state.s3: set state.dir or state.s3, not both',
+    );
+    expect(errorOf(() => parseServiceConfigText(`${base}state:\n  snapshotInterval: 1m\n`, 'c.yaml'))).toBe(
+      'c.yaml:6:3: state: set state.dir (a directory) or state.s3 (an s3://bucket/prefix URL)',
+    );
+    expect(errorOf(() => parseServiceConfigText(`${base}state:\n  s3: https://fnwatch-state.s3.amazonaws.com/prod\n`, 'c.yaml'))).toMatch(
+      /^c\.yaml:6:7: state\.s3: must be an s3:\/\/bucket\/prefix URL/,
+    );
+    expect(errorOf(() => parseServiceConfigText(`${base}state:\n  s3: s3://Fnwatch_State/prod\n`, 'c.yaml'))).toMatch(/^c\.yaml:6:7: state\.s3: "Fnwatch_State" is not an S3 bucket name/);
+    expect(errorOf(() => parseServiceConfig({ sources: [{ type: 'kinesis', streamName: 's', applicationName: 'app' }], state: { s3: 's3://b/p', bucket: 'b' } }))).toContain(
+      'state: unknown key "bucket"',
+    );
+  });
+
   it('validates the sinks with the sinks schema', () => {
     const msg = errorOf(() => parseServiceConfig({ sources: [{ type: 'kinesis', streamName: 's', applicationName: 'app' }], sinks: [{ type: 'webhook', url: 'https://x.example', outboxDir: '/o', colour: 'red' }] }));
     expect(msg).toContain('sinks[0]: unknown key "colour"');

@@ -13,6 +13,7 @@ import { UsageError } from '../core/contracts.ts';
 import { parseDuration, parseTime } from '../core/time.ts';
 import { fieldPath, parsePositionedYaml } from '../core/yaml-errors.ts';
 import { sinkConfigSchema, type SinkConfig } from '../sinks/config.ts';
+import { parseS3Url } from './s3-url.ts';
 
 /** `30s`, `5m`, `200ms` (a duration string), or a number of milliseconds. */
 const duration = z.union([z.number().int().positive(), z.string()]).transform((s, ctx) => {
@@ -96,9 +97,27 @@ const schema = z.strictObject({
   sinks: z.array(sinkConfigSchema).min(1, 'configure at least one sink').default([{ type: 'stdout', format: 'text' }]),
   state: z
     .strictObject({
-      /** Where baselines are restored from at start and snapshotted to (`baseline.json`, the `fnwatch train` format) */
-      dir: z.string().min(1),
+      /** Directory where baselines are restored from at start and snapshotted to (`baseline.json`, the `fnwatch train` format) */
+      dir: z.string().min(1).optional(),
+      /** Or an S3 prefix for the same file (`s3://bucket/prefix` → object `prefix/baseline.json`) */
+      s3: z
+        .string()
+        .superRefine((s, ctx) => {
+          try {
+            parseS3Url(s);
+          } catch (err) {
+            ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          }
+        })
+        .optional(),
       snapshotInterval: duration.default(300_000),
+    })
+    .superRefine((state, ctx) => {
+      if (state.dir !== undefined && state.s3 !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['s3'], message: 'set state.dir or state.s3, not both' });
+      } else if (state.dir === undefined && state.s3 === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'set state.dir (a directory) or state.s3 (an s3://bucket/prefix URL)' });
+      }
     })
     .optional(),
   /** NDJSON file for records the pipeline cannot parse */

@@ -30,7 +30,8 @@ import { startOpsServer, type OpsServer } from './http.ts';
 import { MergedSource, ShardMerge } from './merge-sources.ts';
 import { ServiceMetrics } from './metrics.ts';
 import { Runner, type BatchProcessor } from './runner.ts';
-import { loadState, PositionTracker, saveState, type StreamPositions } from './state.ts';
+import { PositionTracker, serviceSnapshot, type StreamPositions } from './state.ts';
+import { createStateStore, type StateStore } from './state-store.ts';
 import { WorkerPipeline, type PipelineState } from './workers.ts';
 
 export interface ServiceOptions {
@@ -143,6 +144,8 @@ export class Service {
   private snapshots = 0;
   private lastSnapshot = performance.now();
   private statePath: string | undefined;
+  /** Where snapshots go (`state.dir` or `state.s3`); undefined without `state` */
+  private stateStore: StateStore | undefined;
   private failure: unknown;
   private stopping = false;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -212,10 +215,20 @@ export class Service {
   private async init(): Promise<void> {
     const c = this.config;
     const models = c.models ? loadPack(c.models) : undefined;
-    const saved = c.state ? loadState(c.state.dir) : undefined;
-    if (c.state) {
-      if (saved) this.log.info({ dir: c.state.dir, functions: saved.functions.length, createdAt: saved.createdAt }, 'restored baselines');
-      else this.log.info({ dir: c.state.dir }, 'no saved baselines: starting to learn');
+    // Read before anything else starts: a state that cannot be read (a missing bucket, no
+    // permission, a file that is not a baseline) refuses the start instead of being overwritten later.
+    this.stateStore = c.state ? createStateStore(c.state) : undefined;
+    let saved: Awaited<ReturnType<StateStore['load']>>;
+    try {
+      saved = await this.stateStore?.load();
+    } catch (err) {
+      this.stateStore?.close();
+      throw err;
+    }
+    if (this.stateStore) {
+      const state = this.stateStore.location;
+      if (saved) this.log.info({ state, functions: saved.functions.length, createdAt: saved.createdAt }, 'restored baselines');
+      else this.log.info({ state }, 'no saved baselines: starting to learn');
     }
     if (c.deadLetters) this.deadLetterFile = new DeadLetterFile(c.deadLetters, { append: true });
 
@@ -256,6 +269,7 @@ export class Service {
       await this.sink?.close().catch(() => undefined);
       await this.deadLetterFile?.close().catch(() => undefined);
       await this.pipeline.close();
+      this.stateStore?.close();
       throw err;
     }
 
@@ -263,7 +277,7 @@ export class Service {
       {
         sources: c.sources.map((s) => (s.type === 'kinesis' ? { type: s.type, stream: s.streamName, application: s.applicationName, efo: s.efo } : { type: s.type, logGroups: s.logGroups })),
         sinks: c.sinks.map((s) => (s.type === 'webhook' ? { type: s.type, url: redactUrl(s.url), format: s.format } : { type: s.type })),
-        state: c.state?.dir,
+        state: this.stateStore?.location,
         deadLetters: c.deadLetters,
       },
       'starting',
@@ -417,20 +431,20 @@ export class Service {
 
   /** Writes the baselines and the positions they hold; only between batches, where both agree. */
   private async snapshot(): Promise<void> {
-    const state = this.config.state;
-    if (!state) return;
+    const store = this.stateStore;
+    if (!store) return;
     this.lastSnapshot = performance.now();
     const t0 = performance.now();
     const positions: StreamPositions = {};
     for (const t of this.trackers) Object.assign(positions, t.processed());
     try {
       const learned = await this.pipeline.state();
-      this.statePath = saveState(state.dir, learned.baseline, positions, learned.openAlerts);
+      this.statePath = await store.save(serviceSnapshot(learned.baseline, positions, learned.openAlerts));
       this.snapshots++;
       this.metrics.snapshots.inc();
       this.log.debug({ path: this.statePath, ms: Math.round(performance.now() - t0) }, 'baselines snapshotted');
     } catch (err) {
-      this.log.error({ dir: state.dir, err: String(err) }, 'cannot snapshot baselines; will retry at the next interval');
+      this.log.error({ state: store.location, err: err instanceof Error ? err.message : String(err) }, 'cannot snapshot baselines; will retry at the next interval');
     }
   }
 
@@ -448,6 +462,7 @@ export class Service {
     this.metrics.observeCounts(this.pipeline.counts);
     await this.snapshot();
     const closing = await Promise.allSettled([this.sink.close(), this.deadLetterFile?.close(), this.ops?.close(), this.pipeline.close()]);
+    this.stateStore?.close();
     const summary: ServiceSummary = {
       counts: this.pipeline.counts,
       skipped: this.skipped(),

@@ -9,7 +9,7 @@ import { loadBaseline } from '../profiler/snapshot.ts';
 import { DEMO_DATASET } from './demo.ts';
 import { readRecordDumps } from './embedded.ts';
 import { MergedSource } from './merge-sources.ts';
-import { loadState, PositionTracker, saveState } from './state.ts';
+import { loadState, parseState, PositionTracker, saveState, serviceSnapshot } from './state.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fnwatch-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,6 +89,17 @@ describe('saveState / loadState', () => {
     const odd = join(dir, 'odd');
     saveState(odd, new Pipeline().snapshot(), { logs: { s0: 'not-a-number' } });
     expect(loadState(odd)?.positions).toBeUndefined();
+  });
+});
+
+describe('parseState', () => {
+  it('reads what loadState reads from text, naming where it came from when it is not a baseline', () => {
+    const snap = serviceSnapshot(new Pipeline().snapshot(), { logs: { s0: '42' } }, []);
+    expect(parseState(JSON.stringify(snap), 's3://b/p/baseline.json')).toEqual(snap);
+    expect(parseState(JSON.stringify({ ...snap, positions: { logs: { s0: 'x' } } }), 'here').positions).toBeUndefined();
+    expect(() => parseState('[1,', 's3://b/p/baseline.json')).toThrow(/^baseline s3:\/\/b\/p\/baseline\.json is not valid JSON/);
+    expect(() => parseState('null', 's3://b/p/baseline.json')).toThrow('baseline s3://b/p/baseline.json has schema undefined; this fnwatch reads fnwatch.baseline/2 and fnwatch.baseline/1');
+    expect(() => parseState('{"schema":"fnwatch.baseline/1"}', 'x')).toThrow(UsageError);
   });
 });
 

@@ -14,7 +14,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch, Source, SourceItem } from '../core/contracts.ts';
-import { BASELINE_FILE, loadBaseline, saveBaseline, type BaselineSnapshot } from '../profiler/snapshot.ts';
+import { UsageError } from '../core/contracts.ts';
+import { BASELINE_FILE, BASELINE_SCHEMA, BASELINE_SCHEMA_V1, loadBaseline, saveBaseline, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import type { OpenAlert } from '../scorer/scorer.ts';
 
 /** Last record learned, per stream and shard: `{ [stream]: { [shardId]: sequenceNumber } }`. */
@@ -39,7 +40,45 @@ export interface ServiceSnapshot extends BaselineSnapshot {
  */
 export function loadState(dir: string): ServiceSnapshot | undefined {
   if (!existsSync(join(dir, BASELINE_FILE))) return undefined;
-  const snap = loadBaseline(dir) as ServiceSnapshot;
+  return restoredState(loadBaseline(dir));
+}
+
+/**
+ * Parses a snapshot's JSON text read from somewhere other than a local file (an S3 object), with
+ * the checks and messages of `loadBaseline`: text that is not a baseline is a UsageError naming
+ * `where` (the service refuses to start over it rather than overwrite it).
+ *
+ * @example
+ * const saved = parseState(await body.transformToString(), 's3://fnwatch-state/prod/baseline.json');
+ */
+export function parseState(text: string, where: string): ServiceSnapshot {
+  let snap: BaselineSnapshot;
+  try {
+    snap = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`baseline ${where} is not valid JSON: ${(err as Error).message}`);
+  }
+  const readable: readonly string[] = [BASELINE_SCHEMA, BASELINE_SCHEMA_V1];
+  if (typeof snap !== 'object' || snap === null || !readable.includes(snap.schema)) {
+    throw new UsageError(`baseline ${where} has schema ${JSON.stringify((snap as Partial<BaselineSnapshot> | null)?.schema)}; this fnwatch reads ${readable.join(' and ')}`);
+  }
+  if (!Array.isArray(snap.functions)) throw new UsageError(`baseline ${where} (schema ${snap.schema}) has no "functions" array`);
+  return restoredState(snap);
+}
+
+/**
+ * What the service writes: the baselines plus the positions they hold and the open alerts.
+ *
+ * @example
+ * await store.save(serviceSnapshot(pipeline.snapshot(), tracker.processed(), pipeline.engine.scorer.openAlerts()));
+ */
+export function serviceSnapshot(baseline: BaselineSnapshot, positions: StreamPositions, openAlerts: Array<[string, OpenAlert]> = []): ServiceSnapshot {
+  return { ...baseline, positions, openAlerts };
+}
+
+/** Keeps the extra keys only when well-formed: a hand-edited file loses its positions, not its baselines. */
+function restoredState(baseline: BaselineSnapshot): ServiceSnapshot {
+  const snap = baseline as ServiceSnapshot;
   const positions = snap.positions !== undefined && isPositions(snap.positions) ? snap.positions : undefined;
   const openAlerts = Array.isArray(snap.openAlerts) ? snap.openAlerts.filter((e) => Array.isArray(e) && e.length === 2) : undefined;
   return { ...snap, positions, openAlerts };
@@ -52,8 +91,7 @@ export function loadState(dir: string): ServiceSnapshot | undefined {
  * saveState('/var/lib/fnwatch', pipeline.snapshot(), tracker.processed(), pipeline.engine.scorer.openAlerts());
  */
 export function saveState(dir: string, baseline: BaselineSnapshot, positions: StreamPositions, openAlerts: Array<[string, OpenAlert]> = []): string {
-  const snap: ServiceSnapshot = { ...baseline, positions, openAlerts };
-  return saveBaseline(dir, snap);
+  return saveBaseline(dir, serviceSnapshot(baseline, positions, openAlerts));
 }
 
 function isPositions(p: unknown): p is StreamPositions {

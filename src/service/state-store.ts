@@ -1,0 +1,63 @@
+/**
+ * Where the service keeps its baseline snapshot between runs: a local directory (`state.dir`) or an
+ * S3 prefix (`state.s3`). Both hold the same bytes, `baseline.json` in the `fnwatch train` format
+ * (plus `positions` and `openAlerts`), and keep the same contract, tested by one suite
+ * (`state-store-conformance.ts`): nothing saved loads as `undefined`, a save replaces the previous
+ * one as a whole (a reader sees the old snapshot or the new one, never a mix), and something at the
+ * location that is not a snapshot is a UsageError naming the location.
+ */
+import { join } from 'node:path';
+import { BASELINE_FILE, saveBaseline } from '../profiler/snapshot.ts';
+import type { ServiceConfig } from './config.ts';
+import { S3StateStore } from './s3-state-store.ts';
+import { loadState, type ServiceSnapshot } from './state.ts';
+
+/** A place for the service's snapshot. */
+export interface StateStore {
+  /** The snapshot's location, for logs and errors: a file path or an `s3://` URL */
+  readonly location: string;
+  /** The saved snapshot, or `undefined` when there is none yet. Throws when it cannot tell (start refuses). */
+  load(): Promise<ServiceSnapshot | undefined>;
+  /** Replaces the saved snapshot atomically; resolves with its location. Throws on failure (the caller retries later). */
+  save(snapshot: ServiceSnapshot): Promise<string>;
+  /** Releases connections; idempotent */
+  close(): void;
+}
+
+/**
+ * Today's local store: `dir/baseline.json`, written with temp file + fsync + rename.
+ *
+ * @example
+ * const store = new DirectoryStateStore('/var/lib/fnwatch/state');
+ * const saved = await store.load();
+ * await store.save(serviceSnapshot(pipeline.snapshot(), {}));
+ */
+export class DirectoryStateStore implements StateStore {
+  readonly location: string;
+
+  constructor(readonly dir: string) {
+    this.location = join(dir, BASELINE_FILE);
+  }
+
+  async load(): Promise<ServiceSnapshot | undefined> {
+    return loadState(this.dir);
+  }
+
+  async save(snapshot: ServiceSnapshot): Promise<string> {
+    return saveBaseline(this.dir, snapshot);
+  }
+
+  close(): void {}
+}
+
+/**
+ * The store a validated `state` config names (the config guarantees exactly one of `dir` and `s3`).
+ *
+ * @example
+ * const store = createStateStore(config.state); // DirectoryStateStore or S3StateStore
+ */
+export function createStateStore(state: NonNullable<ServiceConfig['state']>, env: NodeJS.ProcessEnv = process.env): StateStore {
+  if (state.s3 !== undefined) return new S3StateStore(state.s3, { env });
+  if (state.dir !== undefined) return new DirectoryStateStore(state.dir);
+  throw new Error('state: neither dir nor s3 is set (the config schema requires one)');
+}
