@@ -4,7 +4,7 @@ import type { EgressEvent, FnEvent, InvocationEvent, ResourceAccessEvent } from 
 import { DAY, HOUR, MIN, T0, created, diurnal, invocations, kinds, merge, prng, runEngine } from './testing/series.ts';
 import { rampEvidence } from './cost-ramp.ts';
 import { defaultPack, detectorParams } from './pack.ts';
-import { rateSurge, recentUnsharedDestination, surprising } from './new-egress-host.ts';
+import { lateUseVouches, rateSurge, recentUnsharedDestination, surprising } from './new-egress-host.ts';
 import { Engine } from '../pipeline/engine.ts';
 import type { Alert } from '../core/alert.ts';
 
@@ -400,12 +400,177 @@ describe('novelty on functions still showing their repertoire', () => {
       ['drop.example.io:443', now - 30 * MIN],
       ['learning.example.net:443', now - 10 * MIN], // first seen during learning
     ];
-    const users = (h: string) => (h === 'shared.example.com:443' ? 2 : 1);
+    const peers = (h: string) => (h === 'shared.example.com:443' ? 1 : 0);
     const trusted = (t: number) => t !== now - 10 * MIN;
-    expect(recentUnsharedDestination(seen, now, HOUR, trusted, users)).toEqual(['drop.example.io:443', now - 30 * MIN]);
-    expect(recentUnsharedDestination(seen, now, 15 * MIN, trusted, users)).toBeUndefined();
+    expect(recentUnsharedDestination(seen, now, HOUR, trusted, peers)).toEqual(['drop.example.io:443', now - 30 * MIN]);
+    expect(recentUnsharedDestination(seen, now, 15 * MIN, trusted, peers)).toBeUndefined();
     // The most recently first-seen of several candidates.
-    expect(recentUnsharedDestination([...seen, ['drop2.example.io:443', now - 5 * MIN]], now, HOUR, trusted, users)).toEqual(['drop2.example.io:443', now - 5 * MIN]);
+    expect(recentUnsharedDestination([...seen, ['drop2.example.io:443', now - 5 * MIN]], now, HOUR, trusted, peers)).toEqual(['drop2.example.io:443', now - 5 * MIN]);
+  });
+
+  describe('a drop host another function reached first', () => {
+    const inv = (f: typeof fn, t: number): InvocationEvent => ({
+      kind: 'invocation', time: t, fn: f, requestId: `r${f.name}${t}`, version: '1', durationMs: 80, billedDurationMs: 80, memorySizeMB: 256, status: 'success', format: 'text',
+    });
+    const billing = { name: 'billing-api', account: '111111111111', region: 'us-east-1' };
+    const rare2 = { name: 'gdpr-export', account: '111111111111', region: 'us-east-1' };
+    const t = T0 + 100 * HOUR;
+    /**
+     * auth-api (busy, settled) and billing-api (busy, settled) all along; sso-provisioner called
+     * every 8 hours, a new mirror each time; `reach` is when and by whom drop.example.io is first used.
+     */
+    function world(reach: { by: typeof fn; at: number }, attack: FnEvent[]): FnEvent[] {
+      const events: FnEvent[] = [...fleet().filter((e) => e.fn.name !== rare.name)];
+      for (let h = 0; h < 100; h++) events.push(eg(billing, T0 + h * HOUR + 5, 'api.stripe.com'));
+      for (let i = 0; i < 12; i++) {
+        events.push(inv(rare, T0 + i * 8 * HOUR), eg(rare, T0 + i * 8 * HOUR + 1, `mirror-${i}.example.org`));
+        events.push(inv(rare2, T0 + i * 8 * HOUR + 7), eg(rare2, T0 + i * 8 * HOUR + 8, `cdn-${i}.example.net`));
+      }
+      // The first use: a few connections within half an hour (an earlier theft, or ordinary use).
+      for (let i = 0; i < 4; i++) events.push(eg(reach.by, reach.at + i * 10 * MIN, 'drop.example.io'));
+      return [...events, ...attack].sort((a, b) => a.time - b.time);
+    }
+    /** sso-provisioner's theft: twenty calls in twenty minutes, each reaching the drop host. */
+    const theft = (): FnEvent[] => Array.from({ length: 20 }, (_, i) => [inv(rare, t + i * MIN), eg(rare, t + i * MIN + 1, 'drop.example.io')]).flat();
+    const egressAlertsOn = (who: typeof fn, alerts: Alert[]) =>
+      alerts.filter((a) => a.finding_info.types[0] === 'new-egress-host' && a.resources[0]!.name === who.name && a.activity_id === 1);
+
+    it('does not count a host another settled function first reached after its learning period as established', () => {
+      const alerts = egressAlertsOn(rare, runEngine(world({ by: peer, at: T0 + 50 * HOUR }, theft())));
+      expect(alerts.map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+      expect(alerts[0]!.finding_info.desc).toContain('also reached by 1 other function only since after its learning period');
+      expect((alerts[0]!.unmapped as any).late_peer_functions).toBe(1);
+      // A settled function reaching it rates Medium, not the Low of a host its peers use.
+      const busy = egressAlertsOn(billing, runEngine(world({ by: peer, at: T0 + 50 * HOUR }, [eg(billing, t, 'drop.example.io')])));
+      expect(busy.map((a) => [a.severity_id, (a.unmapped as any).peer_functions])).toEqual([[Severity.Medium, 0]]);
+    });
+
+    it('counts a host another function used since its learning period, long before', () => {
+      expect(egressAlertsOn(rare, runEngine(world({ by: peer, at: T0 + 2 * HOUR }, theft())))).toEqual([]);
+      const busy = egressAlertsOn(billing, runEngine(world({ by: peer, at: T0 + 2 * HOUR }, [eg(billing, t, 'drop.example.io')])));
+      expect(busy.map((a) => [a.severity_id, (a.unmapped as any).peer_functions])).toEqual([[Severity.Low, 1]]);
+    });
+
+    it('counts a late use by a function still showing its repertoire', () => {
+      // gdpr-export, called every 8 hours with a new host each time, reaching it is not news for it.
+      expect(egressAlertsOn(rare, runEngine(world({ by: rare2, at: T0 + 50 * HOUR }, theft())))).toEqual([]);
+    });
+
+    it('judges the same after a restore from a snapshot taken between the two uses', () => {
+      const events = world({ by: peer, at: T0 + 50 * HOUR }, theft());
+      const whole = runEngine(events);
+      const cut = events.findIndex((e) => e.time >= T0 + 60 * HOUR);
+      const first = new Engine({}, () => {});
+      for (const ev of events.slice(0, cut)) first.observe(ev);
+      const restored: Alert[] = [];
+      const second = new Engine({ baseline: JSON.parse(JSON.stringify(first.snapshot())) }, (a) => restored.push(a));
+      for (const ev of events.slice(cut)) second.observe(ev);
+      expect(egressAlertsOn(rare, restored).map((a) => a.finding_info.desc)).toEqual(egressAlertsOn(rare, whole).map((a) => a.finding_info.desc));
+      expect(egressAlertsOn(rare, restored)).toHaveLength(1);
+    });
+
+    /**
+     * gdpr-export, still showing its repertoire, first reaches drop.example.io (here an ordinary
+     * host) at 50 h, then settles: 120 connections to a host it knows bring its discovery rate from
+     * above 0.1 to below it. sso-provisioner's theft follows at 100 h.
+     */
+    const settled = (): FnEvent[] => world({ by: rare2, at: T0 + 50 * HOUR }, [...Array.from({ length: 120 }, (_, i) => eg(rare2, T0 + 52 * HOUR + i * 4 * MIN, 'cdn-0.example.net')), ...theft()]);
+
+    it('decides whether a late use vouches at that first use, not when asked', () => {
+      const engine = new Engine({}, () => {});
+      const alerts: Alert[] = [];
+      engine.tap((a) => alerts.push(a));
+      for (const ev of settled()) engine.observe(ev);
+      const late = [...engine.fleet.lateEgressUses()].filter(([h]) => h === 'drop.example.io:443');
+      expect(late.map(([, u]) => u.fn.name)).toEqual(['gdpr-export', 'sso-provisioner']);
+      // It vouched at its first use; by the theft its rate had fallen below what would vouch.
+      const k = { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 };
+      expect(lateUseVouches(late[0]![1], k)).toBe(true);
+      const gdpr = engine.profiles.get(`111111111111/us-east-1/${rare2.name}`)!;
+      expect(lateUseVouches({ discovery: gdpr.egress.discoveryRate(), alerted: false }, k)).toBe(false);
+      expect(egressAlertsOn(rare, alerts)).toEqual([]);
+    });
+
+    it('restores the rate at first use from the snapshot, and falls back to the rate at restore without it', () => {
+      const events = settled();
+      expect(egressAlertsOn(rare, runEngine(events))).toEqual([]);
+      const cut = events.findIndex((e) => e.time >= T0 + 70 * HOUR);
+      const first = new Engine({}, () => {});
+      for (const ev of events.slice(0, cut)) first.observe(ev);
+      const snap = JSON.parse(JSON.stringify(first.snapshot()));
+      expect(snap.fleet.lateEgress).toContainEqual([`111111111111/us-east-1/${rare2.name}`, 'drop.example.io:443', expect.any(Number), false]);
+      const resume = (baseline: typeof snap): Alert[] => {
+        const restored: Alert[] = [];
+        const second = new Engine({ baseline }, (a) => restored.push(a));
+        for (const ev of events.slice(cut)) second.observe(ev);
+        return egressAlertsOn(rare, restored);
+      };
+      expect(resume(snap)).toEqual([]);
+      // An older snapshot, with no fleet section: gdpr-export's use is judged by its rate at restore,
+      // by then too low to vouch, so the theft alerts (as round 4's rule did in an uninterrupted run).
+      const { fleet: _omitted, ...older } = snap;
+      expect(resume(older).map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+    });
+
+    /**
+     * gdpr-export, still showing its repertoire (its rate above 0.1, so its late use would vouch by
+     * rate), is itself compromised at 50 h: twenty calls in twenty minutes, each reaching the drop
+     * host, which the surge rule flags. sso-provisioner's theft to the same host follows at 100 h.
+     */
+    const earlierTheft = (): FnEvent[] =>
+      world({ by: rare2, at: T0 + 50 * HOUR }, [
+        ...Array.from({ length: 20 }, (_, i) => [inv(rare2, T0 + 50 * HOUR + i * MIN), eg(rare2, T0 + 50 * HOUR + i * MIN + 1, 'drop.example.io')]).flat(),
+        ...theft(),
+      ]);
+
+    it('does not let a late first use that was itself alerted on vouch for the destination', () => {
+      const engine = new Engine({}, () => {});
+      const alerts: Alert[] = [];
+      engine.tap((a) => alerts.push(a));
+      for (const ev of earlierTheft()) engine.observe(ev);
+      // The earlier theft was flagged, and its use is recorded as alerted, although its rate vouches.
+      expect(egressAlertsOn(rare2, alerts).map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+      const late = [...engine.fleet.lateEgressUses()].filter(([h]) => h === 'drop.example.io:443');
+      expect(late.map(([, u]) => [u.fn.name, u.alerted])).toEqual([
+        ['gdpr-export', true],
+        ['sso-provisioner', true],
+      ]);
+      const k = { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 };
+      expect(lateUseVouches({ ...late[0]![1], alerted: false }, k)).toBe(true);
+      // So the second theft is caught, where an un-alerted use by the same function keeps it quiet
+      // ('counts a late use by a function still showing its repertoire').
+      const caught = egressAlertsOn(rare, alerts);
+      expect(caught.map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+      expect(caught[0]!.finding_info.desc).toContain('also reached by 1 other function only since after its learning period');
+    });
+
+    it('restores the alerted mark from the snapshot; an entry written without it is taken as not alerted', () => {
+      const events = earlierTheft();
+      const cut = events.findIndex((e) => e.time >= T0 + 70 * HOUR);
+      const first = new Engine({}, () => {});
+      for (const ev of events.slice(0, cut)) first.observe(ev);
+      const snap = JSON.parse(JSON.stringify(first.snapshot()));
+      expect(snap.fleet.lateEgress).toContainEqual([`111111111111/us-east-1/${rare2.name}`, 'drop.example.io:443', expect.any(Number), true]);
+      const resume = (baseline: typeof snap): Alert[] => {
+        const restored: Alert[] = [];
+        const second = new Engine({ baseline }, (a) => restored.push(a));
+        for (const ev of events.slice(cut)) second.observe(ev);
+        return egressAlertsOn(rare, restored);
+      };
+      expect(resume(snap).map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
+      // A round-5 snapshot (three fields per entry): the use vouches by its rate, and the theft is quiet.
+      const older = { ...snap, fleet: { lateEgress: snap.fleet.lateEgress.map((e: unknown[]) => e.slice(0, 3)) } };
+      expect(resume(older)).toEqual([]);
+    });
+
+    it('lets a late use vouch only while new destinations are no news for its function', () => {
+      const k = { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 };
+      expect(lateUseVouches({ discovery: 0.003, alerted: false }, k)).toBe(false);
+      expect(lateUseVouches({ discovery: 0.09, alerted: false }, k)).toBe(false); // 0.09 x 0.2 <= 0.02: an unshared host would be news for it
+      expect(lateUseVouches({ discovery: 0.25, alerted: false }, k)).toBe(true);
+      expect(lateUseVouches({ discovery: 0.25, alerted: true }, k)).toBe(false); // a use flagged as news never vouches
+      expect(lateUseVouches({ discovery: 0.003, alerted: true }, k)).toBe(false);
+    });
   });
 
   it('calls a surge only what its rate model all but excludes', () => {

@@ -125,6 +125,42 @@ function findingsOf(engine: Engine, events: FnEvent[], from: number, upTo: numbe
 const state = (snap: BaselineSnapshot): string => JSON.stringify({ ...snap, createdAt: undefined });
 
 describe('Engine snapshot and restore', () => {
+  it('keeps the discovery rate of each late first use of a destination, for the functions it holds', () => {
+    const fn = (name: string): FunctionRef => ({ name, account: '111111111111', region: 'us-east-1' });
+    const egress = (f: FunctionRef, t: number, host: string): FnEvent => ({ kind: 'egress', time: t, fn: f, host, port: 443, via: 'instrumentation' });
+    const [a, b, c] = [fn('a'), fn('b'), fn('c')];
+    const events: FnEvent[] = [];
+    // Learning (24 h by default): a knows two hosts, b one.
+    events.push(egress(a, T0 + HOUR, 'api.stripe.com'), egress(a, T0 + 2 * HOUR, 'api.auth0.com'), egress(b, T0 + 3 * HOUR, 'api.stripe.com'));
+    // After learning: b and a begin using a host, then a reaches a second new one and a old one many times.
+    events.push(egress(b, T0 + 30 * HOUR, 'drop.example.io'), egress(a, T0 + 31 * HOUR, 'drop.example.io'));
+    for (let i = 0; i < 20; i++) events.push(egress(a, T0 + 32 * HOUR + i * MIN, 'api.stripe.com'));
+    events.push(egress(a, T0 + 33 * HOUR, 'api.zendesk.com'));
+    // c arrives: b, the least recently seen of three with room for two, is evicted with its late use.
+    events.push(egress(c, T0 + 34 * HOUR, 'x.example.org'));
+    const e = new Engine({ maxFunctions: 2 }, () => {});
+    for (const ev of events) e.observe(ev);
+    expect(e.evicted).toBe(1);
+    const pa = e.profiles.peek('111111111111/us-east-1/a')!;
+    const snap = e.snapshot();
+    const late = snap.fleet!.lateEgress;
+    expect([...e.fleet.lateEgressUses()].map(([h, u]) => `${u.fn.name} ${h}`)).toEqual(['b drop.example.io:443', 'a drop.example.io:443', 'a api.zendesk.com:443']);
+    // Sorted, and only for functions held: b's profile, and so its use, is not in the snapshot.
+    expect(late.map(([k, h]) => `${k} ${h}`)).toEqual(['111111111111/us-east-1/a api.zendesk.com:443', '111111111111/us-east-1/a drop.example.io:443']);
+    // Each rate is the one just after that first use: a's discovery was higher at drop.example.io than
+    // at api.zendesk.com (20 repeat calls in between), and is now that of its last new host.
+    const rate = (k: string, h: string) => late.find(([kk, hh]) => kk === k && hh === h)![2];
+    expect(rate('111111111111/us-east-1/a', 'drop.example.io:443')).toBeGreaterThan(rate('111111111111/us-east-1/a', 'api.zendesk.com:443'));
+    expect(rate('111111111111/us-east-1/a', 'api.zendesk.com:443')).toBe(pa.egress.discoveryRate());
+    // A restore gives back the same rates, and without the section the rates at restore.
+    const json = JSON.parse(JSON.stringify(snap)) as BaselineSnapshot;
+    expect(new Engine({ baseline: json }, () => {}).snapshot().fleet).toEqual(snap.fleet);
+    const { fleet: _omitted, ...older } = json;
+    const fallback = new Engine({ baseline: older }, () => {}).snapshot().fleet!.lateEgress;
+    expect(fallback.map(([k, h]) => `${k} ${h}`)).toEqual(late.map(([k, h]) => `${k} ${h}`));
+    expect(fallback.find(([k, h]) => k.endsWith('/a') && h === 'drop.example.io:443')![2]).toBe(pa.egress.discoveryRate());
+  });
+
   it('continues after a restore exactly as the uninterrupted run, wherever it is cut', () => {
     const events = scenario();
     const n = events.length;

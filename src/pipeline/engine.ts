@@ -12,7 +12,7 @@ import type { DetectContext, Detector } from '../detectors/types.ts';
 import { DEFAULT_PROFILER_SETTINGS, FunctionProfile, type Observation, type ProfilerSettings } from '../profiler/profile.ts';
 import { FleetProfile } from '../profiler/fleet.ts';
 import { flatString } from '../profiler/flat-string.ts';
-import { BASELINE_SCHEMA, type BaselineSnapshot } from '../profiler/snapshot.ts';
+import { BASELINE_SCHEMA, type BaselineFleet, type BaselineSnapshot } from '../profiler/snapshot.ts';
 import { Scorer } from '../scorer/scorer.ts';
 
 export interface EngineOptions {
@@ -122,12 +122,19 @@ export class Engine {
         break;
     }
     const ds = this.detectors[ev.kind];
+    let egressFinding: string | undefined;
     for (let i = 0; i < ds.length; i++) {
       const f = ds[i]!.detect(ev, obs, p, this.ctx);
-      if (f) this.scorer.accept(f, p.fn);
+      if (f) {
+        this.scorer.accept(f, p.fn);
+        if (f.kind === 'new-egress-host') egressFinding = f.object;
+      }
     }
     // The fleet learns after detection, so detectors see what *other* functions do.
     if (obs.isNew && ev.kind !== 'invocation' && ev.kind !== 'change') this.noteFleet(ev, p);
+    // After noteFleet, so a finding on a first use marks the late use just noted: a use that was
+    // itself news vouches for nothing (new-egress-host's lateUseVouches).
+    if (egressFinding !== undefined) this.fleet.markEgressAlerted(egressFinding, p.fn);
     this.observer?.(ev, p);
   }
 
@@ -229,23 +236,59 @@ export class Engine {
   snapshot(): BaselineSnapshot {
     const functions: Record<string, unknown>[] = [];
     for (const p of this.profiles.values()) functions.push(p.toJSON());
-    return { schema: BASELINE_SCHEMA, watermark: Number.isFinite(this.watermark) ? this.watermark : 0, createdAt: new Date().toISOString(), functions };
+    // The rates at late first uses are not in the profiles: without them a restore would judge
+    // those uses by the rate at restore (fleet.ts). Only uses by functions still held are restorable.
+    const lateEgress: BaselineFleet['lateEgress'] = [];
+    for (const [hostPort, use] of this.fleet.lateEgressUses()) {
+      const key = functionKey(use.fn);
+      if (this.profiles.peek(key)?.fn === use.fn) lateEgress.push([key, hostPort, use.discovery, use.alerted]);
+    }
+    // In a fixed order, so equal states write equal snapshots however the fleet was rebuilt.
+    lateEgress.sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    return {
+      schema: BASELINE_SCHEMA,
+      watermark: Number.isFinite(this.watermark) ? this.watermark : 0,
+      createdAt: new Date().toISOString(),
+      functions,
+      fleet: { lateEgress },
+    };
   }
 
   private noteFleet(ev: FnEvent, p: FunctionProfile): void {
     if (ev.kind === 'egress') {
       const key = ev.port !== undefined ? `${ev.host}:${ev.port}` : ev.host;
-      if (p.egress.has(key)) this.fleet.noteEgress(key);
+      // A function that began using the destination after its learning period is noted with its
+      // discovery rate now, at that first use: such a use is not by itself evidence that the
+      // destination is ordinary, and the detector judges whether it vouches from that rate (fleet.ts).
+      if (p.egress.has(key)) this.fleet.noteEgress(key, p.isTrusted(ev.time, this.settings) ? { fn: p.fn, discovery: p.egress.discoveryRate(), alerted: false } : undefined);
     } else if (ev.kind === 'resource_access' && this.obs.isNewAction && p.actions.has(ev.action)) {
       this.fleet.noteAction(ev.action);
     }
   }
 
   private restore(snap: BaselineSnapshot): void {
+    // Late first uses (rate then, alerted or not), by function key and destination (absent in older
+    // snapshots; one without the fourth field predates `alerted` and is restored as not alerted).
+    const lateUses = new Map<string, Map<string, { discovery: number; alerted: boolean }>>();
+    for (const [fnKey, hostPort, discovery, alerted] of snap.fleet?.lateEgress ?? []) {
+      let byHost = lateUses.get(fnKey);
+      if (byHost === undefined) lateUses.set(fnKey, (byHost = new Map()));
+      byHost.set(hostPort, { discovery, alerted: alerted === true });
+    }
     // Snapshots list the most recently seen first: set them oldest first so the LRU order survives.
     for (let i = snap.functions.length - 1; i >= 0; i--) {
       const p = FunctionProfile.fromJSON(snap.functions[i]!, this.settings);
-      for (const key of p.egress.keys()) this.fleet.noteEgress(key);
+      // As in noteFleet, late or not from each destination's first-seen time, with the rate at that
+      // first use when the snapshot kept it and the rate now when it did not (an older snapshot).
+      const uses = lateUses.get(functionKey(p.fn));
+      for (const [key, [first]] of p.egress.items) {
+        if (!p.isTrusted(first, this.settings)) {
+          this.fleet.noteEgress(key);
+          continue;
+        }
+        const kept = uses?.get(key);
+        this.fleet.noteEgress(key, { fn: p.fn, discovery: kept?.discovery ?? p.egress.discoveryRate(), alerted: kept?.alerted ?? false });
+      }
       for (const action of p.actions.keys()) this.fleet.noteAction(action);
       const key = flatString(functionKey(p.fn));
       if (this.byName === null && (!p.fn.account || !p.fn.region)) this.indexNames();

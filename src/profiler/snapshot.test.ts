@@ -46,6 +46,31 @@ describe('baseline snapshots', () => {
     expect(JSON.parse(JSON.stringify(restored.toJSON()))).toEqual(JSON.parse(JSON.stringify(p.toJSON())));
   });
 
+  it('round-trips the optional fleet section, and reads files without it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fnwatch-snap-'));
+    const fleet = {
+      lateEgress: [
+        ['111111111111/us-east-1/gdpr-export', 'transfer.sh:443', 0.158, true],
+        ['111111111111/us-east-1/sso-provisioner', 'api.zendesk.com:443', 0.13, false],
+        ['111111111111/us-east-1/sso-provisioner', 'api.auth0.com:443', 0.2], // written before `alerted` existed
+      ] as [string, string, number, boolean?][],
+    };
+    saveBaseline(dir, { schema: BASELINE_SCHEMA, watermark: T, createdAt: new Date(0).toISOString(), functions: [learned().toJSON()], fleet });
+    expect(loadBaseline(dir).fleet).toEqual(fleet);
+    writeFileSync(join(dir, 'baseline.json'), JSON.stringify({ schema: BASELINE_SCHEMA, watermark: T, createdAt: '', functions: [learned().toJSON()] }));
+    const older = loadBaseline(dir);
+    expect(older.fleet).toBeUndefined();
+    expect(older.functions).toHaveLength(1);
+  });
+
+  it('refuses a malformed fleet section, naming the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fnwatch-snap-'));
+    for (const fleet of [{}, { lateEgress: [['f', 'h']] }, { lateEgress: [['f', 'h', 'x']] }, { lateEgress: [['f', 'h', 2]] }, { lateEgress: [['f', 'h', 0.2, 'yes']] }, { lateEgress: [['f', 'h', 0.2, true, 1]] }, null]) {
+      writeFileSync(join(dir, 'baseline.json'), JSON.stringify({ schema: BASELINE_SCHEMA, watermark: T, createdAt: '', functions: [], fleet }));
+      expect(() => loadBaseline(dir)).toThrow(/malformed "fleet\.lateEgress"/);
+    }
+  });
+
   it('refuses an unknown schema, naming it and the versions it reads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fnwatch-snap-'));
     writeFileSync(join(dir, 'baseline.json'), JSON.stringify({ schema: 'fnwatch.baseline/9', functions: [] }));

@@ -28,6 +28,28 @@ export interface BaselineSnapshot {
   createdAt: string;
   /** Profiles, as `FunctionProfile.toJSON()` */
   functions: Record<string, unknown>[];
+  /**
+   * What the fleet knows beyond the profiles (optional: snapshots written before it, or merged from
+   * several engines, have none, and a restore then falls back as {@link BaselineFleet} says).
+   */
+  fleet?: BaselineFleet;
+}
+
+/**
+ * The fleet's memory that the profiles do not hold. `lateEgress`: for each function of `functions`
+ * that began using a destination after its own learning period, the function's egress discovery
+ * rate just after that first use and whether new-egress-host raised a finding on that use, as
+ * `[functionKey, hostPort, discovery, alerted]` (`functionKey` as in `core/events.ts`).
+ * new-egress-host judges from them whether that use vouches for the destination
+ * (`lateUseVouches`). A late use missing from it (an older snapshot) is restored with the
+ * function's discovery rate at restore instead, which is lower or equal, so it vouches less often;
+ * an entry without `alerted` (written before it existed) is restored as not alerted.
+ *
+ * @example
+ * const fleet: BaselineFleet = { lateEgress: [['111111111111/us-east-1/sso-provisioner', 'api.zendesk.com:443', 0.13, false]] };
+ */
+export interface BaselineFleet {
+  lateEgress: [functionKey: string, hostPort: string, discovery: number, alerted?: boolean][];
 }
 
 /**
@@ -68,5 +90,25 @@ export function loadBaseline(dirOrFile: string): BaselineSnapshot {
     throw new UsageError(`baseline ${path} has schema ${JSON.stringify(snap?.schema)}; this fnwatch reads ${READABLE_SCHEMAS.join(' and ')}`);
   }
   if (!Array.isArray(snap.functions)) throw new UsageError(`baseline ${path} (schema ${snap.schema}) has no "functions" array`);
+  if (snap.fleet !== undefined && !validFleet(snap.fleet)) {
+    throw new UsageError(`baseline ${path} has a malformed "fleet.lateEgress" (want an array of [functionKey, hostPort, discovery rate in 0..1, alerted (optional boolean)])`);
+  }
   return snap;
+}
+
+function validFleet(fleet: unknown): fleet is BaselineFleet {
+  const late = (fleet as BaselineFleet | null)?.lateEgress;
+  return (
+    Array.isArray(late) &&
+    late.every(
+      (e) =>
+        Array.isArray(e) &&
+        (e.length === 3 || (e.length === 4 && typeof e[3] === 'boolean')) &&
+        typeof e[0] === 'string' &&
+        typeof e[1] === 'string' &&
+        typeof e[2] === 'number' &&
+        e[2] >= 0 &&
+        e[2] <= 1,
+    )
+  );
 }

@@ -4,8 +4,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../core/alert.ts';
 import { UsageError, type SourceItem } from '../core/contracts.ts';
-import type { DeadLetter } from '../core/events.ts';
+import type { DeadLetter, FunctionRef } from '../core/events.ts';
+import { Engine } from '../pipeline/engine.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
+import type { BaselineSnapshot } from '../profiler/snapshot.ts';
 import { cloudTrailOwner, FunctionRouter, peekLogGroup, WorkerPipeline, WorkQueues } from './workers.ts';
 
 const DEMO = fileURLToPath(new URL('../../datasets/demo/kinesis/shard-000.ndjson.gz', import.meta.url));
@@ -253,6 +255,30 @@ describe('WorkerPipeline', () => {
     await wp.finish();
     expect(resumed.map((a) => a.finding_info.uid).sort()).toEqual(all.slice(firstHalf).map((a) => a.finding_info.uid).sort());
     expect(wp.snapshot()!.functions.length).toBe(p.snapshot().functions.length);
+  }, 60_000);
+
+  it('merges every worker\'s fleet section into its state, not only the first worker\'s', async () => {
+    // Six functions, each beginning to use a destination after its learning period (24 h): one engine
+    // writes a late use for each; restored on two workers, each worker holds some of them.
+    const ref = (name: string): FunctionRef => ({ name, account: '111111111111', region: 'us-east-1' });
+    const T = Date.UTC(2026, 0, 5);
+    const engine = new Engine({}, () => {});
+    const names = ['auth-api', 'cart-api', 'gdpr-export', 'sso-provisioner', 'search-api', 'pdf-renderer'];
+    names.forEach((name, i) => {
+      const fn = ref(name);
+      for (let h = 0; h < 30; h++) engine.observe({ kind: 'invocation', time: T + h * 3_600_000 + i, fn, requestId: `${name}-${h}`, version: '1', durationMs: 50, billedDurationMs: 50, memorySizeMB: 128, status: 'success', format: 'text' });
+      engine.observe({ kind: 'egress', time: T + 3_600_000 + i, fn, host: 'api.stripe.com', port: 443, via: 'instrumentation' });
+      engine.observe({ kind: 'egress', time: T + 28 * 3_600_000 + i, fn, host: `late-${i}.example.org`, port: 443, via: 'instrumentation' });
+    });
+    const baseline = JSON.parse(JSON.stringify(engine.snapshot())) as BaselineSnapshot;
+    expect(baseline.fleet!.lateEgress.map(([k]) => k.split('/')[2]).sort()).toEqual([...names].sort());
+
+    const wp = (open = await WorkerPipeline.start({ workers: 2, baseline }));
+    const merged = (await wp.state()).baseline;
+    expect(merged.functions).toHaveLength(names.length);
+    expect(merged.fleet).toEqual(baseline.fleet);
+    await wp.finish();
+    expect(wp.snapshot()!.fleet).toEqual(baseline.fleet);
   }, 60_000);
 
   it('dead-letters bad payloads once and counts them', async () => {

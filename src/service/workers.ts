@@ -764,11 +764,16 @@ function workerBootstrap(): string {
 
 function mergeStates(states: readonly PipelineState[]): PipelineState {
   const [first] = states;
+  // Each worker's fleet section covers only its own functions: the merged one needs them all, in
+  // the order one engine writes (by function key, then destination).
+  const fleets = states.flatMap((s) => (s.baseline.fleet ? [s.baseline.fleet] : []));
+  const lateEgress = fleets.flatMap((f) => f.lateEgress).sort((a, b) => (a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return {
     baseline: {
       ...first!.baseline,
       watermark: Math.max(...states.map((s) => s.baseline.watermark)),
       functions: states.flatMap((s) => s.baseline.functions),
+      ...(fleets.length > 0 ? { fleet: { lateEgress } } : {}),
     },
     openAlerts: states.flatMap((s) => s.openAlerts),
   };
