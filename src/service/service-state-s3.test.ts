@@ -9,7 +9,7 @@ import { DEMO_DATASET } from './demo.ts';
 import { createStream, putRecords, readRecordDumps } from './embedded.ts';
 import { createS3Client } from './s3-state-store.ts';
 import { Service } from './service.ts';
-import { feedStream, listLeases, startLocalAws, useFakeAws, waitFor, type LocalAws } from './testing.ts';
+import { feedStream, listLeases, localKinesisSource, startLocalAws, useFakeAws, waitFor, type LocalAws } from './testing.ts';
 
 const records = readRecordDumps(DEMO_DATASET);
 const quiet = pino({ level: 'silent' });
@@ -37,19 +37,7 @@ afterAll(async () => {
 
 function config(stream: string, s3Url: string, snapshotInterval = '1h') {
   return parseServiceConfig({
-    sources: [
-      {
-        type: 'kinesis',
-        streamName: stream,
-        applicationName: `app-${stream}`,
-        endpoint: aws.kinesisEndpoint,
-        dynamodbEndpoint: aws.dynamoEndpoint,
-        region: 'us-east-1',
-        pollInterval: '50ms',
-        idleInterval: '100ms',
-        checkpointInterval: '200ms',
-      },
-    ],
+    sources: [localKinesisSource(aws, stream)],
     state: { s3: s3Url, snapshotInterval },
     http: { enabled: false },
   });

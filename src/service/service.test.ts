@@ -16,7 +16,7 @@ import { parseServiceConfig } from './config.ts';
 import { DEMO_DATASET } from './demo.ts';
 import { createStream, putRecords, readRecordDumps } from './embedded.ts';
 import { Service, type ServiceOptions } from './service.ts';
-import { alertsByFunction, feedStream, httpGet, listLeases, readAlertFile, startLocalAws, useFakeAws, waitFor, type LocalAws } from './testing.ts';
+import { alertsByFunction, feedStream, httpGet, listLeases, localKinesisSource, readAlertFile, startLocalAws, useFakeAws, waitFor, type LocalAws } from './testing.ts';
 
 const records = readRecordDumps(DEMO_DATASET);
 const quiet = pino({ level: 'silent' });
@@ -47,19 +47,7 @@ function alertContent(a: Alert): string {
 }
 
 function kinesisSource(stream: string, extra: Record<string, unknown> = {}) {
-  return {
-    type: 'kinesis',
-    streamName: stream,
-    applicationName: `app-${stream}`,
-    endpoint: aws.kinesisEndpoint,
-    dynamodbEndpoint: aws.dynamoEndpoint,
-    region: 'us-east-1',
-    pollInterval: '50ms',
-    idleInterval: '100ms',
-    checkpointInterval: '200ms',
-    failover: '3s',
-    ...extra,
-  };
+  return localKinesisSource(aws, stream, { failover: '3s', ...extra });
 }
 
 async function start(raw: Record<string, unknown>, opts: ServiceOptions = {}): Promise<Service> {

@@ -25,6 +25,28 @@ export interface LocalAws {
 }
 
 /**
+ * The config of a Kinesis source on the local servers, with the short intervals the service tests
+ * use; `extra` adds or overrides keys.
+ *
+ * @example
+ * parseServiceConfig({ sources: [localKinesisSource(aws, 'orders', { failover: '3s' })], http: { enabled: false } });
+ */
+export function localKinesisSource(aws: LocalAws, stream: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'kinesis',
+    streamName: stream,
+    applicationName: `app-${stream}`,
+    endpoint: aws.kinesisEndpoint,
+    dynamodbEndpoint: aws.dynamoEndpoint,
+    region: 'us-east-1',
+    pollInterval: '50ms',
+    idleInterval: '100ms',
+    checkpointInterval: '200ms',
+    ...extra,
+  };
+}
+
+/**
  * @example
  * const aws = await startLocalAws();
  * afterAll(() => aws.stop());
