@@ -474,6 +474,23 @@ describe('novelty on functions still showing their repertoire', () => {
      * host) at 50 h, then settles: 120 connections to a host it knows bring its discovery rate from
      * above 0.1 to below it. sso-provisioner's theft follows at 100 h.
      */
+    /**
+     * The run's snapshot at hour 70 (as JSON, as a file would hold it), and a resume that restores a
+     * baseline and replays the rest, giving the egress alerts on the rare function.
+     */
+    const cutAt70h = (events: FnEvent[]) => {
+      const cut = events.findIndex((e) => e.time >= T0 + 70 * HOUR);
+      const first = new Engine({}, () => {});
+      for (const ev of events.slice(0, cut)) first.observe(ev);
+      const snap = JSON.parse(JSON.stringify(first.snapshot()));
+      const resume = (baseline: typeof snap): Alert[] => {
+        const restored: Alert[] = [];
+        const second = new Engine({ baseline }, (a) => restored.push(a));
+        for (const ev of events.slice(cut)) second.observe(ev);
+        return egressAlertsOn(rare, restored);
+      };
+      return { snap, resume };
+    };
     const settled = (): FnEvent[] => world({ by: rare2, at: T0 + 50 * HOUR }, [...Array.from({ length: 120 }, (_, i) => eg(rare2, T0 + 52 * HOUR + i * 4 * MIN, 'cdn-0.example.net')), ...theft()]);
 
     it('decides whether a late use vouches at that first use, not when asked', () => {
@@ -494,17 +511,8 @@ describe('novelty on functions still showing their repertoire', () => {
     it('restores the rate at first use from the snapshot, and falls back to the rate at restore without it', () => {
       const events = settled();
       expect(egressAlertsOn(rare, runEngine(events))).toEqual([]);
-      const cut = events.findIndex((e) => e.time >= T0 + 70 * HOUR);
-      const first = new Engine({}, () => {});
-      for (const ev of events.slice(0, cut)) first.observe(ev);
-      const snap = JSON.parse(JSON.stringify(first.snapshot()));
+      const { snap, resume } = cutAt70h(events);
       expect(snap.fleet.lateEgress).toContainEqual([`111111111111/us-east-1/${rare2.name}`, 'drop.example.io:443', expect.any(Number), false]);
-      const resume = (baseline: typeof snap): Alert[] => {
-        const restored: Alert[] = [];
-        const second = new Engine({ baseline }, (a) => restored.push(a));
-        for (const ev of events.slice(cut)) second.observe(ev);
-        return egressAlertsOn(rare, restored);
-      };
       expect(resume(snap)).toEqual([]);
       // An older snapshot, with no fleet section: gdpr-export's use is judged by its rate at restore,
       // by then too low to vouch, so the theft alerts (as round 4's rule did in an uninterrupted run).
@@ -546,17 +554,8 @@ describe('novelty on functions still showing their repertoire', () => {
 
     it('restores the alerted mark from the snapshot; an entry written without it is taken as not alerted', () => {
       const events = earlierTheft();
-      const cut = events.findIndex((e) => e.time >= T0 + 70 * HOUR);
-      const first = new Engine({}, () => {});
-      for (const ev of events.slice(0, cut)) first.observe(ev);
-      const snap = JSON.parse(JSON.stringify(first.snapshot()));
+      const { snap, resume } = cutAt70h(events);
       expect(snap.fleet.lateEgress).toContainEqual([`111111111111/us-east-1/${rare2.name}`, 'drop.example.io:443', expect.any(Number), true]);
-      const resume = (baseline: typeof snap): Alert[] => {
-        const restored: Alert[] = [];
-        const second = new Engine({ baseline }, (a) => restored.push(a));
-        for (const ev of events.slice(cut)) second.observe(ev);
-        return egressAlertsOn(rare, restored);
-      };
       expect(resume(snap).map((a) => (a.unmapped as any).object)).toEqual(['drop.example.io:443']);
       // A round-5 snapshot (three fields per entry): the use vouches by its rate, and the theft is quiet.
       const older = { ...snap, fleet: { lateEgress: snap.fleet.lateEgress.map((e: unknown[]) => e.slice(0, 3)) } };
