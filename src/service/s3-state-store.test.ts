@@ -120,6 +120,45 @@ describe('S3StateStore on moto', () => {
     }
   });
 
+  it('refuses at its write check when S3 lets it read but not write, naming PutObject', async () => {
+    // Reads answer NoSuchKey (a first start, with s3:ListBucket), writes AccessDenied: moto has no IAM.
+    const puts: string[] = [];
+    const readOnly = createServer((req, res) => {
+      req.resume();
+      const [status, code] = req.method === 'PUT' ? [403, 'AccessDenied'] : [404, 'NoSuchKey'];
+      if (req.method === 'PUT') puts.push(req.url ?? '');
+      const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message><RequestId>R</RequestId></Error>`;
+      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((r) => readOnly.listen(0, '127.0.0.1', () => r()));
+    const endpoint = `http://127.0.0.1:${(readOnly.address() as AddressInfo).port}`;
+    const store = new S3StateStore(`s3://${BUCKET}/prod`, { env: { ...process.env, AWS_ENDPOINT_URL_S3: endpoint } });
+    try {
+      expect(await store.load()).toBeUndefined();
+      const err = await errorOf(store.checkWritable());
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(new RegExp(`^state\\.s3: cannot write s3://${BUCKET}/prod/write-check: AccessDenied: the credentials need s3:GetObject and s3:PutObject on arn:aws:s3:::${BUCKET}/prod/\\*`));
+      expect(puts.map((u) => u.split('?')[0])).toEqual([`/${BUCKET}/prod/write-check`]);
+    } finally {
+      store.close();
+      readOnly.close();
+    }
+  });
+
+  it('writes its check marker beside the snapshot, at prefix/write-check', async () => {
+    const store = new S3StateStore(`s3://${BUCKET}/checked`);
+    try {
+      await store.checkWritable();
+      const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'checked/write-check' }));
+      const marker = JSON.parse((await out.Body!.transformToString()).trim());
+      expect(marker).toMatchObject({ pid: process.pid });
+      expect(Date.parse(marker.startedAt)).toBeGreaterThan(Date.now() - 60_000);
+    } finally {
+      store.close();
+    }
+  });
+
   it('rejects a URL that is not s3://bucket/prefix', () => {
     expect(() => new S3StateStore('https://fnwatch-state/prod')).toThrow(/^state\.s3: must be an s3:\/\/bucket\/prefix URL/);
   });

@@ -8,15 +8,19 @@
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` for another endpoint. Permissions: `s3:GetObject` and
  * `s3:PutObject` on `arn:aws:s3:::bucket/prefix/*`, and `s3:ListBucket` on the bucket (without it
  * S3 answers a GetObject for a key that does not exist yet, a first start, with AccessDenied
- * instead of NoSuchKey).
+ * instead of NoSuchKey). At start the store also writes `prefix/write-check`, so that a missing
+ * PutObject permission refuses the start instead of failing the first snapshot.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { hostname } from 'node:os';
 import { FnwatchError, UsageError } from '../core/contracts.ts';
 import { parseS3Url, type S3Location } from './s3-url.ts';
 import { parseState, type ServiceSnapshot } from './state.ts';
 import type { StateStore } from './state-store.ts';
 
+/** The marker {@link S3StateStore.checkWritable} writes beside the snapshot. */
+const WRITE_CHECK_OBJECT = 'write-check';
 /** Environment variables the SDK reads for the S3 endpoint, most specific first. */
 const S3_ENDPOINT_ENV = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] as const;
 
@@ -118,15 +122,30 @@ export class S3StateStore implements StateStore {
     return this.location;
   }
 
+  /**
+   * PutObject of `prefix/write-check` (a line: when, which host and process), so that a missing
+   * `s3:PutObject` refuses the start. It is overwritten at each start and never deleted, which would
+   * need `s3:DeleteObject` as well.
+   */
+  async checkWritable(): Promise<void> {
+    const key = this.target.prefix ? `${this.target.prefix}/${WRITE_CHECK_OBJECT}` : WRITE_CHECK_OBJECT;
+    const body = `${JSON.stringify({ startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`;
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    } catch (err) {
+      throw await this.failure('write', err, `s3://${this.target.bucket}/${key}`);
+    }
+  }
+
   close(): void {
     if (this.ownsClient) this.client.destroy();
   }
 
   /** One line naming the field, the bucket and what to do; UsageError for what only the operator can fix. */
-  private async failure(op: 'read' | 'write', err: unknown): Promise<FnwatchError> {
+  private async failure(op: 'read' | 'write', err: unknown, location = this.location): Promise<FnwatchError> {
     const { bucket } = this.target;
     const name = errorName(err);
-    const what = `${this.field}: cannot ${op} ${this.location}`;
+    const what = `${this.field}: cannot ${op} ${location}`;
     if (name === 'NoSuchBucket') return new UsageError(`${what}: bucket "${bucket}" does not exist (create it, or fix the bucket in ${this.field})`);
     if (name === 'AccessDenied' || name === 'Forbidden' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       return new UsageError(

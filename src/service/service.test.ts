@@ -186,6 +186,19 @@ describe('Service on a local Kinesis', () => {
     }
   }, 90_000);
 
+  it('refuses to start, naming state.dir, when its state directory cannot be written', async () => {
+    const inTheWay = join(dir, 'a-file');
+    writeFileSync(inTheWay, 'not a directory');
+    const err = await start({ sources: [kinesisSource('unwritable')], state: { dir: join(inTheWay, 'state') } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(`state.dir: cannot write to ${join(inTheWay, 'state')}: ENOTDIR`);
+    // Refused before any source started: no lease table was created.
+    await expect(listLeases(aws, 'app-unwritable')).rejects.toThrow(/app-unwritable.*(not found|does not exist|ResourceNotFound)/i);
+  });
+
   it('fails with a clear error naming the stream when the stream does not exist', async () => {
     const service = await start({ sources: [kinesisSource('no-such-stream')] });
     const err = await service.done.then(() => undefined, (e: unknown) => e);

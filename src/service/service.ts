@@ -216,11 +216,13 @@ export class Service {
     const c = this.config;
     const models = c.models ? loadPack(c.models) : undefined;
     // Read before anything else starts: a state that cannot be read (a missing bucket, no
-    // permission, a file that is not a baseline) refuses the start instead of being overwritten later.
+    // permission, a file that is not a baseline) refuses the start instead of being overwritten later,
+    // and so does one that cannot be written (its first snapshot would fail an interval later).
     this.stateStore = c.state ? createStateStore(c.state) : undefined;
     let saved: Awaited<ReturnType<StateStore['load']>>;
     try {
       saved = await this.stateStore?.load();
+      await this.stateStore?.checkWritable();
     } catch (err) {
       this.stateStore?.close();
       throw err;

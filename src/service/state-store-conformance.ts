@@ -6,6 +6,7 @@
  * - save then load gives back the same snapshot (baselines, positions, open alerts), in the
  *   `fnwatch train` format;
  * - a later save replaces an earlier one;
+ * - the start-up write check passes on fresh storage and leaves a saved snapshot as it was;
  * - something at the location that is not a snapshot is a UsageError naming the location.
  */
 import { expect, it } from 'vitest';
@@ -77,6 +78,20 @@ export function describeStateStoreConformance(harness: StateStoreHarness): void 
       const loaded = await store.load();
       expect(loaded?.positions).toEqual({ logs: { s0: '2' } });
       expect(loaded?.functions).toEqual(JSON.parse(JSON.stringify(later.functions)));
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+
+  it('passes its write check on fresh storage, and the check leaves a saved snapshot as it was', async () => {
+    const store = await harness.open('write-check');
+    try {
+      await store.checkWritable();
+      expect(await store.load()).toBeUndefined();
+      await store.save(learnedSnapshot(300, { logs: { s0: '3' } }));
+      const before = await store.load();
+      await store.checkWritable();
+      expect(await store.load()).toEqual(before);
     } finally {
       store.close();
     }

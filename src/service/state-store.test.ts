@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../core/contracts.ts';
 import { Pipeline } from '../pipeline/pipeline.ts';
 import { loadBaseline } from '../profiler/snapshot.ts';
 import { parseServiceConfig } from './config.ts';
@@ -36,6 +37,26 @@ describe('DirectoryStateStore', () => {
     expect(path).toBe(join(root, 'train-format', 'baseline.json'));
     expect(loadBaseline(join(root, 'train-format')).schema).toBe('fnwatch.baseline/2');
     expect(JSON.parse(readFileSync(path, 'utf8')).positions).toEqual({ logs: { s0: '7' } });
+  });
+});
+
+describe('DirectoryStateStore write check', () => {
+  it('fails with a UsageError naming state.dir when the directory cannot be made (a file is in the way)', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'not a directory');
+    const store = new DirectoryStateStore(join(file, 'state'));
+    const err = await store.checkWritable().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe(`state.dir: cannot write to ${join(file, 'state')}: ENOTDIR`);
+  });
+
+  it('leaves no marker file behind', async () => {
+    const dir = join(root, 'clean');
+    await new DirectoryStateStore(dir).checkWritable();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -6,7 +6,9 @@
  * one as a whole (a reader sees the old snapshot or the new one, never a mix), and something at the
  * location that is not a snapshot is a UsageError naming the location.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '../core/contracts.ts';
 import { BASELINE_FILE, saveBaseline } from '../profiler/snapshot.ts';
 import type { ServiceConfig } from './config.ts';
 import { S3StateStore } from './s3-state-store.ts';
@@ -20,6 +22,12 @@ export interface StateStore {
   load(): Promise<ServiceSnapshot | undefined>;
   /** Replaces the saved snapshot atomically; resolves with its location. Throws on failure (the caller retries later). */
   save(snapshot: ServiceSnapshot): Promise<string>;
+  /**
+   * Proves at start that a save can succeed, by writing a small marker beside the snapshot (the
+   * snapshot itself is left alone). A UsageError naming the field and what is missing otherwise:
+   * without it a missing write permission would show first as a failed snapshot hours later.
+   */
+  checkWritable(): Promise<void>;
   /** Releases connections; idempotent */
   close(): void;
 }
@@ -45,6 +53,19 @@ export class DirectoryStateStore implements StateStore {
 
   async save(snapshot: ServiceSnapshot): Promise<string> {
     return saveBaseline(this.dir, snapshot);
+  }
+
+  async checkWritable(): Promise<void> {
+    // The same steps a save takes (create the directory, write a file in it), on a file of our own.
+    const marker = join(this.dir, `.write-check-${process.pid}`);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(marker, `${new Date().toISOString()}\n`);
+      rmSync(marker, { force: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new UsageError(`state.dir: cannot write to ${this.dir}: ${e.code ?? e.message}`);
+    }
   }
 
   close(): void {}
