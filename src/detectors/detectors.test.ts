@@ -586,6 +586,10 @@ describe('novelty on functions still showing their repertoire', () => {
     expect(surprising(0.05, 5, k)).toBe(false);
     expect(surprising(0.05, 0, k)).toBe(true);
     expect(surprising(0.2, 0, k)).toBe(false);
+    // On the boundary, as in exact arithmetic (3/30 × 0.2 is 0.020000000000000004 in floating point).
+    expect(surprising(3 / 30, 0, k)).toBe(true);
+    expect(lateUseVouches({ discovery: 3 / 30, alerted: false }, k)).toBe(false);
+    expect(surprising(0.1001, 0, k)).toBe(false);
   });
 });
 

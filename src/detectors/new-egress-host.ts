@@ -281,6 +281,9 @@ function surgeFinding(time: number, hostPort: string, firstSeen: number, surge: 
   };
 }
 
+/** Rounding allowance of {@link surprising}'s comparison: far below any difference that means something. */
+const RELATIVE_TOLERANCE = 1e-9;
+
 /**
  * Whether a novelty is news: the function's discovery rate, weighted by how ordinary the item is in
  * the fleet, is at most `maxDiscoveryRate`.
@@ -289,7 +292,10 @@ function surgeFinding(time: number, hostPort: string, firstSeen: number, surge: 
  * surprising(0.15, 0, { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 }); // false: still learning
  * surprising(0.05, 0, { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 }); // true: unseen anywhere
  * surprising(0.05, 3, { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 }); // false: peers use it
+ * surprising(3 / 30, 0, { maxDiscoveryRate: 0.02, unseenByPeersWeight: 0.2 }); // true: 0.1 × 0.2 is at most 0.02
  */
 export function surprising(discovery: number, peers: number, k: { maxDiscoveryRate: number; unseenByPeersWeight: number }): boolean {
-  return discovery * (peers > 0 ? 1 : k.unseenByPeersWeight) <= k.maxDiscoveryRate;
+  // "At most" as in exact arithmetic: a discovery rate of 3/30 under the 0.2 weight is 0.02, which
+  // binary floating point computes as 0.020000000000000004 (and 0.02 / 0.2 as 0.09999999999999999).
+  return discovery * (peers > 0 ? 1 : k.unseenByPeersWeight) <= k.maxDiscoveryRate * (1 + RELATIVE_TOLERANCE);
 }
