@@ -8,8 +8,16 @@
  * it was already above the busiest minute too (sustained), or at once when it is `extremeMultiple`
  * × the busiest minute. Near-silent slots (a quiet API at night) are judged against a floor of
  * `minExpectedPerHour` rather than skipped: a flood at 3 a.m. is still a flood.
+ *
+ * Severity follows the money: high from `highUsdPerDay` projected, critical from `criticalUsdPerDay`.
+ * A rate `highRatio` × the expectation is high too, but only once it has held at the alerting rate
+ * (`minCount` and `minRatio` × the expectation per minute) for `highSustainMinutes` minutes: a
+ * queue worker's backlog burst can look like the first minute of a flood (20 calls in a near-silent
+ * minute, 100× its expectation), and ends. The alert opens at medium and is updated to high when
+ * the flood holds.
  */
 import { Severity } from '../core/alert.ts';
+import type { RateModel } from '../profiler/rate.ts';
 import { log10p, overdispersedLogTail } from '../profiler/stats.ts';
 import { num, usd, usdPerInvocation } from './cost.ts';
 import { detectorParams } from './pack.ts';
@@ -25,6 +33,7 @@ const DEFAULTS = {
   highUsdPerDay: 10,
   criticalUsdPerDay: 100,
   highRatio: 50,
+  highSustainMinutes: 5,
 };
 
 export const denialOfWallet: Detector = {
@@ -48,8 +57,10 @@ export const denialOfWallet: Detector = {
     const perInv = usdPerInvocation(p, ctx.pack);
     const extraPerHour = (c - lambda) * 60 * perInv;
     const extraPerDay = extraPerHour * 24;
+    // Held at the rate that alerts (not above the learned peak, which learns the flood as it goes).
+    const held = ratio >= k.highRatio && heldAtLeast(r, Math.max(k.minCount, k.minRatio * lambda), ev.time, k.highSustainMinutes);
     let severity: number = Severity.Medium;
-    if (extraPerDay >= k.highUsdPerDay || ratio >= k.highRatio) severity = Severity.High;
+    if (extraPerDay >= k.highUsdPerDay || held) severity = Severity.High;
     if (extraPerDay >= k.criticalUsdPerDay) severity = Severity.Critical;
     const minuteStart = r.curMinute * 60_000;
     return {
@@ -63,7 +74,8 @@ export const denialOfWallet: Detector = {
       desc:
         `${p.fn.name}: ${num(c)} invocations in one minute vs a seasonal baseline of ${num(lambda)}/min ` +
         `(${num(ratio)}x, above its busiest learned minute of ${num(r.peakMinute())}); if sustained this adds about ` +
-        `${usd(extraPerHour)}/hour, ${usd(extraPerDay)}/day.`,
+        `${usd(extraPerHour)}/hour, ${usd(extraPerDay)}/day` +
+        (held ? `; held at that rate for ${k.highSustainMinutes} minutes running.` : '.'),
       measures: [
         { parameter: 'invocations_per_minute', observed: c, baseline: +lambda.toFixed(3), type: 'Volume Analysis', pattern: 'SURGE' },
       ],
@@ -77,3 +89,17 @@ export const denialOfWallet: Detector = {
     };
   },
 };
+
+/**
+ * Whether each of the `minutes` minutes ending with the one at `t` counted at least `level`
+ * invocations (the current minute so far included).
+ *
+ * @example
+ * heldAtLeast(p.rate, 20, ev.time, 5); // true when the last 5 minutes had 20 or more each
+ */
+export function heldAtLeast(r: Pick<RateModel, 'countLastMinutes'>, level: number, t: number, minutes: number): boolean {
+  for (let i = 0; i < minutes; i++) if (r.countLastMinutes(1, t - i * MINUTE_MS) < level) return false;
+  return true;
+}
+
+const MINUTE_MS = 60_000;

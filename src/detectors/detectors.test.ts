@@ -120,6 +120,29 @@ describe('denial-of-wallet', () => {
     expect(a.time - attack).toBeLessThan(2 * MIN);
   });
 
+  it('rates a cheap flood in a near-silent slot medium at first, high once it has held five minutes; a short burst stays medium', () => {
+    const attack = T0 + 8 * DAY + 3 * HOUR;
+    const quiet = (t: number) => (new Date(t).getUTCHours() < 7 ? 0.002 : diurnal(5)(t));
+    const run = (minutes: number) =>
+      runEngine(invocations({ fn, minutes: 9 * 24 * 60, rate: (t) => quiet(t) + (t >= attack && t < attack + minutes * MIN ? 30 : 0), seed: 33 })).filter(
+        (a) => a.finding_info.types[0] === 'denial-of-wallet',
+      );
+    const flood = run(20);
+    const opened = created(flood)[0]!;
+    expect(opened.severity_id).toBe(Severity.Medium);
+    expect((opened.unmapped as any).ratio).toBeGreaterThan(50); // far above its expectation, but cheap
+    expect((opened.unmapped as any).projected_extra_usd_per_day).toBeLessThan(10);
+    const raised = flood.find((a) => a.activity_id === 2 && a.severity_id === Severity.High);
+    expect(raised?.finding_info.uid).toBe(opened.finding_info.uid);
+    expect(raised!.time - attack).toBeGreaterThanOrEqual(4 * MIN);
+    expect(raised!.time - attack).toBeLessThan(6 * MIN);
+    expect(raised!.finding_info.desc).toMatch(/held at that rate for 5 minutes running/);
+
+    const burst = run(3);
+    expect(created(burst)).toHaveLength(1);
+    expect(Math.max(...burst.map((a) => a.severity_id))).toBe(Severity.Medium);
+  });
+
   it('tells a bursty worker busiest minutes from a flood at the same rate that holds', () => {
     const days = 6;
     const base = queueWorker(34, days, 1, 4);

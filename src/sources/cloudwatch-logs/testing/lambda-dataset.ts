@@ -170,8 +170,9 @@ export function investigationScenario(t0: number, learnHours = 24): LambdaLogWri
     `arn:aws:secretsmanager:us-east-1:${TRAIL_ACCOUNT}:secret:prod/db-admin-AbCdEf`,
   ]);
   w.egress('orders-api', after + 2 * HOUR + 17 * MIN, 'exfil.example.net', 8443);
-  // A one-minute surge: hundreds of invocations where one a minute is normal.
-  for (let i = 0; i < 400; i++) w.invocation('orders-api', after + 3 * HOUR + (i * MIN) / 400, { stream: w.stream(after, '$LATEST', 9) });
+  // A surge that holds for eight minutes: 50 invocations a minute where one a minute is normal (its
+  // denial-of-wallet alert opens medium and is updated to high once the rate has held five minutes).
+  for (let i = 0; i < 400; i++) w.invocation('orders-api', after + 3 * HOUR + (i * 8 * MIN) / 400, { stream: w.stream(after, '$LATEST', 9) });
   for (let i = 0; i < 40; i++) w.invocation('billing-cron', after + 4 * HOUR + i * 15_000, { stream: w.stream(after, '$LATEST', 3) });
   return w;
 }
