@@ -10,6 +10,7 @@ import { createS3Client, S3StateStore, s3EndpointOverride } from './s3-state-sto
 import { serviceSnapshot } from './state.ts';
 import { describeStateStoreConformance } from './state-store-conformance.ts';
 import type { StateStore } from './state-store.ts';
+import { newStateWriter, parseStateWriter } from './state-writer.ts';
 import { useFakeAws } from './testing.ts';
 
 const BUCKET = 'fnwatch-state';
@@ -120,7 +121,7 @@ describe('S3StateStore on moto', () => {
     }
   });
 
-  it('refuses at its write check when S3 lets it read but not write, naming PutObject', async () => {
+  it('refuses its claim when S3 lets it read but not write, naming PutObject', async () => {
     // Reads answer NoSuchKey (a first start, with s3:ListBucket), writes AccessDenied: moto has no IAM.
     const puts: string[] = [];
     const readOnly = createServer((req, res) => {
@@ -136,24 +137,23 @@ describe('S3StateStore on moto', () => {
     const store = new S3StateStore(`s3://${BUCKET}/prod`, { env: { ...process.env, AWS_ENDPOINT_URL_S3: endpoint } });
     try {
       expect(await store.load()).toBeUndefined();
-      const err = await errorOf(store.checkWritable());
+      const err = await errorOf(store.claim(newStateWriter()));
       expect(err).toBeInstanceOf(UsageError);
-      expect((err as Error).message).toMatch(new RegExp(`^state\\.s3: cannot write s3://${BUCKET}/prod/write-check: AccessDenied: the credentials need s3:GetObject and s3:PutObject on arn:aws:s3:::${BUCKET}/prod/\\*`));
-      expect(puts.map((u) => u.split('?')[0])).toEqual([`/${BUCKET}/prod/write-check`]);
+      expect((err as Error).message).toMatch(new RegExp(`^state\\.s3: cannot write s3://${BUCKET}/prod/writer\\.json: AccessDenied: the credentials need s3:GetObject and s3:PutObject on arn:aws:s3:::${BUCKET}/prod/\\*`));
+      expect(puts.map((u) => u.split('?')[0])).toEqual([`/${BUCKET}/prod/writer.json`]);
     } finally {
       store.close();
       readOnly.close();
     }
   });
 
-  it('writes its check marker beside the snapshot, at prefix/write-check', async () => {
+  it('claims the prefix with prefix/writer.json, naming the instance', async () => {
     const store = new S3StateStore(`s3://${BUCKET}/checked`);
     try {
-      await store.checkWritable();
-      const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'checked/write-check' }));
-      const marker = JSON.parse((await out.Body!.transformToString()).trim());
-      expect(marker).toMatchObject({ pid: process.pid });
-      expect(Date.parse(marker.startedAt)).toBeGreaterThan(Date.now() - 60_000);
+      const writer = newStateWriter();
+      await store.claim(writer);
+      const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'checked/writer.json' }));
+      expect(parseStateWriter(await out.Body!.transformToString())).toEqual(writer);
     } finally {
       store.close();
     }

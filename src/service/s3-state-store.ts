@@ -8,19 +8,18 @@
  * `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` for another endpoint. Permissions: `s3:GetObject` and
  * `s3:PutObject` on `arn:aws:s3:::bucket/prefix/*`, and `s3:ListBucket` on the bucket (without it
  * S3 answers a GetObject for a key that does not exist yet, a first start, with AccessDenied
- * instead of NoSuchKey). At start the store also writes `prefix/write-check`, so that a missing
- * PutObject permission refuses the start instead of failing the first snapshot.
+ * instead of NoSuchKey). At start the service claims the prefix with `prefix/writer.json` (see
+ * state-store.ts), so that a missing PutObject permission refuses the start instead of failing the
+ * first snapshot, and a second instance on the same prefix is noticed.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { hostname } from 'node:os';
 import { FnwatchError, UsageError } from '../core/contracts.ts';
 import { parseS3Url, type S3Location } from './s3-url.ts';
 import { parseState, type ServiceSnapshot } from './state.ts';
 import type { StateStore } from './state-store.ts';
+import { parseStateWriter, StateTakenError, WRITER_FILE, type StateWriter } from './state-writer.ts';
 
-/** The marker {@link S3StateStore.checkWritable} writes beside the snapshot. */
-const WRITE_CHECK_OBJECT = 'write-check';
 /** Environment variables the SDK reads for the S3 endpoint, most specific first. */
 const S3_ENDPOINT_ENV = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] as const;
 
@@ -81,6 +80,7 @@ export class S3StateStore implements StateStore {
   private readonly ownsClient: boolean;
   private readonly field: string;
   private readonly env: NodeJS.ProcessEnv;
+  private writer: StateWriter | undefined;
 
   constructor(url: string, opts: S3StateStoreOptions = {}) {
     this.field = opts.field ?? 'state.s3';
@@ -112,6 +112,11 @@ export class S3StateStore implements StateStore {
   }
 
   async save(snapshot: ServiceSnapshot): Promise<string> {
+    if (this.writer) {
+      const current = await this.currentWriter();
+      if (current && current.id !== this.writer.id) throw new StateTakenError(this.field, this.location, current);
+      if (!current) await this.putWriter(this.writer);
+    }
     try {
       await this.client.send(
         new PutObjectCommand({ Bucket: this.target.bucket, Key: this.target.key, Body: JSON.stringify(snapshot), ContentType: 'application/json' }),
@@ -123,17 +128,36 @@ export class S3StateStore implements StateStore {
   }
 
   /**
-   * PutObject of `prefix/write-check` (a line: when, which host and process), so that a missing
-   * `s3:PutObject` refuses the start. It is overwritten at each start and never deleted, which would
-   * need `s3:DeleteObject` as well.
+   * PutObject of `prefix/writer.json`, naming this instance: a missing `s3:PutObject` refuses the
+   * start. It is replaced at each start and never deleted, which would need `s3:DeleteObject` too.
    */
-  async checkWritable(): Promise<void> {
-    const key = this.target.prefix ? `${this.target.prefix}/${WRITE_CHECK_OBJECT}` : WRITE_CHECK_OBJECT;
-    const body = `${JSON.stringify({ startedAt: new Date().toISOString(), host: hostname(), pid: process.pid })}\n`;
+  async claim(writer: StateWriter): Promise<void> {
+    await this.putWriter(writer);
+    this.writer = writer;
+  }
+
+  private writerKey(): string {
+    return this.target.prefix ? `${this.target.prefix}/${WRITER_FILE}` : WRITER_FILE;
+  }
+
+  private async putWriter(writer: StateWriter): Promise<void> {
+    const key = this.writerKey();
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: key, Body: `${JSON.stringify(writer)}\n`, ContentType: 'application/json' }));
     } catch (err) {
       throw await this.failure('write', err, `s3://${this.target.bucket}/${key}`);
+    }
+  }
+
+  /** The writer `writer.json` names now; undefined when there is none (or it is not one). */
+  private async currentWriter(): Promise<StateWriter | undefined> {
+    const key = this.writerKey();
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key }));
+      return parseStateWriter((await out.Body?.transformToString('utf8')) ?? '');
+    } catch (err) {
+      if (errorName(err) === 'NoSuchKey') return undefined;
+      throw await this.failure('read', err, `s3://${this.target.bucket}/${key}`);
     }
   }
 

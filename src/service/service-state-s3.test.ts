@@ -90,7 +90,7 @@ describe('Service with state in S3 (moto)', () => {
 
     // The bucket goes away while running: snapshots fail, are logged, and the service keeps consuming.
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'prod/baseline.json' }));
-    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'prod/write-check' })); // the start's write check
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'prod/writer.json' })); // the start's claim
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     for (let i = 0; i < 5 && !lines.some((l) => l.msg.startsWith('cannot snapshot')); i++) {
       await feed(100);

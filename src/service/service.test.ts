@@ -199,6 +199,28 @@ describe('Service on a local Kinesis', () => {
     await expect(listLeases(aws, 'app-unwritable')).rejects.toThrow(/app-unwritable.*(not found|does not exist|ResourceNotFound)/i);
   });
 
+  it('with two instances given one state.dir, the one that started first stops saving there and says which took it over', async () => {
+    const stateDir = join(dir, 'shared-state');
+    await feedStream(aws, 'replica-a', 1, records.slice(0, 500));
+    await createStream(aws.kinesis, 'replica-b', 1);
+    const lines: Array<{ msg: string; err?: string }> = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }));
+    const state = { dir: stateDir, snapshotInterval: '1h' };
+    const first = await start({ sources: [kinesisSource('replica-a')], state }, { log });
+    await waitFor('records consumed', () => (first.recordsSeen >= 500 ? true : undefined), 30_000);
+    const second = await start({ sources: [kinesisSource('replica-b')], state });
+    await waitFor('ready', () => (second.ready ? true : undefined));
+
+    await first.stop();
+    const refused = lines.find((l) => l.msg.startsWith('cannot snapshot'));
+    expect(refused?.err).toMatch(/^state\.dir: .*baseline\.json is now written by another fnwatch \(host .+, pid \d+, started .+\); this instance no longer saves its baselines there: give each replica its own state\.dir$/);
+    await second.stop();
+    // What is saved is the second instance's, whole: not the first's learning under the second's positions.
+    const snap = JSON.parse(readFileSync(join(stateDir, 'baseline.json'), 'utf8'));
+    expect(Object.keys(snap.positions)).toEqual(['replica-b']);
+    expect(snap.functions).toHaveLength(0);
+  }, 60_000);
+
   it('fails with a clear error naming the stream when the stream does not exist', async () => {
     const service = await start({ sources: [kinesisSource('no-such-stream')] });
     const err = await service.done.then(() => undefined, (e: unknown) => e);

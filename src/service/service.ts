@@ -32,6 +32,7 @@ import { ServiceMetrics } from './metrics.ts';
 import { Runner, type BatchProcessor } from './runner.ts';
 import { PositionTracker, serviceSnapshot, type StreamPositions } from './state.ts';
 import { createStateStore, type StateStore } from './state-store.ts';
+import { newStateWriter } from './state-writer.ts';
 import { WorkerPipeline, type PipelineState } from './workers.ts';
 
 export interface ServiceOptions {
@@ -222,7 +223,7 @@ export class Service {
     let saved: Awaited<ReturnType<StateStore['load']>>;
     try {
       saved = await this.stateStore?.load();
-      await this.stateStore?.checkWritable();
+      await this.stateStore?.claim(newStateWriter());
     } catch (err) {
       this.stateStore?.close();
       throw err;

@@ -6,7 +6,8 @@
  * - save then load gives back the same snapshot (baselines, positions, open alerts), in the
  *   `fnwatch train` format;
  * - a later save replaces an earlier one;
- * - the start-up write check passes on fresh storage and leaves a saved snapshot as it was;
+ * - a claim (at start) succeeds on fresh storage and leaves a saved snapshot as it was;
+ * - once another instance has claimed the location, a save is refused with a StateTakenError naming it;
  * - something at the location that is not a snapshot is a UsageError naming the location.
  */
 import { expect, it } from 'vitest';
@@ -17,10 +18,11 @@ import { DEMO_DATASET } from './demo.ts';
 import { readRecordDumps } from './embedded.ts';
 import { serviceSnapshot, type ServiceSnapshot } from './state.ts';
 import type { StateStore } from './state-store.ts';
+import { newStateWriter, StateTakenError } from './state-writer.ts';
 
 /** How to run one kind of store under the suite. */
 export interface StateStoreHarness {
-  /** A store over fresh, empty storage (a new directory, a new prefix); `tag` is unique per test */
+  /** A store over fresh, empty storage (a new directory, a new prefix); `tag` is unique per test, and a second open with the same tag is a second store on the same location */
   open(tag: string): Promise<StateStore>;
   /** Writes `bytes` where `store` keeps its snapshot, bypassing the store (a corrupt or foreign file) */
   writeRaw(store: StateStore, bytes: string): Promise<void>;
@@ -83,17 +85,46 @@ export function describeStateStoreConformance(harness: StateStoreHarness): void 
     }
   }, 60_000);
 
-  it('passes its write check on fresh storage, and the check leaves a saved snapshot as it was', async () => {
-    const store = await harness.open('write-check');
+  it('claims fresh storage, and the claim leaves a saved snapshot as it was', async () => {
+    const store = await harness.open('claim');
     try {
-      await store.checkWritable();
+      await store.claim(newStateWriter());
       expect(await store.load()).toBeUndefined();
       await store.save(learnedSnapshot(300, { logs: { s0: '3' } }));
       const before = await store.load();
-      await store.checkWritable();
+      await store.claim(newStateWriter()); // a restart: a new claim by the next instance
       expect(await store.load()).toEqual(before);
+      await store.save(learnedSnapshot(300, { logs: { s0: '4' } }));
+      expect((await store.load())?.positions).toEqual({ logs: { s0: '4' } });
     } finally {
       store.close();
+    }
+  }, 60_000);
+
+  it('refuses to save once another instance has claimed the location, naming it, and leaves its snapshot alone', async () => {
+    const [first, second] = [await harness.open('taken'), await harness.open('taken')];
+    try {
+      await first.claim(newStateWriter());
+      await first.save(learnedSnapshot(300, { logs: { s0: '1' } }));
+      const other = { ...newStateWriter(), host: 'replica-b.internal', pid: 4242 };
+      await second.claim(other);
+      const theirs = learnedSnapshot(600, { logs: { s0: '2' } });
+      await second.save(theirs);
+
+      const err = await first.save(learnedSnapshot(900, { logs: { s0: '3' } })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StateTakenError);
+      expect((err as StateTakenError).by).toEqual(other);
+      expect((err as Error).message).toContain(`${first.location} is now written by another fnwatch (host replica-b.internal, pid 4242, started ${other.startedAt})`);
+      expect((await second.load())?.positions).toEqual({ logs: { s0: '2' } });
+      // The instance that claimed last goes on saving.
+      await second.save(learnedSnapshot(900, { logs: { s0: '4' } }));
+      expect((await first.load())?.positions).toEqual({ logs: { s0: '4' } });
+    } finally {
+      first.close();
+      second.close();
     }
   }, 60_000);
 

@@ -10,6 +10,7 @@ import { S3StateStore } from './s3-state-store.ts';
 import { serviceSnapshot } from './state.ts';
 import { describeStateStoreConformance } from './state-store-conformance.ts';
 import { createStateStore, DirectoryStateStore } from './state-store.ts';
+import { newStateWriter, parseStateWriter } from './state-writer.ts';
 import { useFakeAws } from './testing.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'fnwatch-state-store-'));
@@ -40,12 +41,12 @@ describe('DirectoryStateStore', () => {
   });
 });
 
-describe('DirectoryStateStore write check', () => {
+describe('DirectoryStateStore claim', () => {
   it('fails with a UsageError naming state.dir when the directory cannot be made (a file is in the way)', async () => {
     const file = join(root, 'a-file');
     writeFileSync(file, 'not a directory');
     const store = new DirectoryStateStore(join(file, 'state'));
-    const err = await store.checkWritable().then(
+    const err = await store.claim(newStateWriter()).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -53,10 +54,12 @@ describe('DirectoryStateStore write check', () => {
     expect((err as Error).message).toBe(`state.dir: cannot write to ${join(file, 'state')}: ENOTDIR`);
   });
 
-  it('leaves no marker file behind', async () => {
-    const dir = join(root, 'clean');
-    await new DirectoryStateStore(dir).checkWritable();
-    expect(readdirSync(dir)).toEqual([]);
+  it('writes writer.json naming the instance, and nothing else', async () => {
+    const dir = join(root, 'claimed');
+    const writer = newStateWriter();
+    await new DirectoryStateStore(dir).claim(writer);
+    expect(readdirSync(dir)).toEqual(['writer.json']);
+    expect(parseStateWriter(readFileSync(join(dir, 'writer.json'), 'utf8'))).toEqual(writer);
   });
 });
 

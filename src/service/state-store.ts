@@ -5,14 +5,22 @@
  * (`state-store-conformance.ts`): nothing saved loads as `undefined`, a save replaces the previous
  * one as a whole (a reader sees the old snapshot or the new one, never a mix), and something at the
  * location that is not a snapshot is a UsageError naming the location.
+ *
+ * One location has one writer. At start the service claims it: `writer.json` beside the snapshot
+ * names the instance (a random id, host, pid, start time), and writing it proves the location is
+ * writable. Before each save a store that has claimed its location reads `writer.json` again; if
+ * another instance has claimed it since (two replicas given the same `state.dir` or prefix), the
+ * save is refused with a {@link StateTakenError} naming that instance, instead of the two
+ * overwriting each other's baselines in turns.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../core/contracts.ts';
 import { BASELINE_FILE, saveBaseline } from '../profiler/snapshot.ts';
 import type { ServiceConfig } from './config.ts';
 import { S3StateStore } from './s3-state-store.ts';
 import { loadState, type ServiceSnapshot } from './state.ts';
+import { parseStateWriter, StateTakenError, WRITER_FILE, type StateWriter } from './state-writer.ts';
 
 /** A place for the service's snapshot. */
 export interface StateStore {
@@ -23,11 +31,13 @@ export interface StateStore {
   /** Replaces the saved snapshot atomically; resolves with its location. Throws on failure (the caller retries later). */
   save(snapshot: ServiceSnapshot): Promise<string>;
   /**
-   * Proves at start that a save can succeed, by writing a small marker beside the snapshot (the
-   * snapshot itself is left alone). A UsageError naming the field and what is missing otherwise:
-   * without it a missing write permission would show first as a failed snapshot hours later.
+   * Claims the location for `writer`: writes `writer.json` beside the snapshot (the snapshot itself
+   * is left alone), which also proves at start that a save can succeed. A UsageError naming the
+   * field and what is missing otherwise: without it a missing write permission would show first as
+   * a failed snapshot an interval later. After a claim, `save` refuses with a
+   * {@link StateTakenError} once another writer has claimed the location.
    */
-  checkWritable(): Promise<void>;
+  claim(writer: StateWriter): Promise<void>;
   /** Releases connections; idempotent */
   close(): void;
 }
@@ -42,6 +52,7 @@ export interface StateStore {
  */
 export class DirectoryStateStore implements StateStore {
   readonly location: string;
+  private writer: StateWriter | undefined;
 
   constructor(readonly dir: string) {
     this.location = join(dir, BASELINE_FILE);
@@ -52,20 +63,32 @@ export class DirectoryStateStore implements StateStore {
   }
 
   async save(snapshot: ServiceSnapshot): Promise<string> {
+    if (this.writer) {
+      const path = join(this.dir, WRITER_FILE);
+      const current = existsSync(path) ? parseStateWriter(readFileSync(path, 'utf8')) : undefined;
+      if (current && current.id !== this.writer.id) throw new StateTakenError('state.dir', this.location, current);
+      if (!current) this.writeClaim(this.writer);
+    }
     return saveBaseline(this.dir, snapshot);
   }
 
-  async checkWritable(): Promise<void> {
-    // The same steps a save takes (create the directory, write a file in it), on a file of our own.
-    const marker = join(this.dir, `.write-check-${process.pid}`);
+  async claim(writer: StateWriter): Promise<void> {
     try {
+      // The same steps a save takes: create the directory, write a file in it, rename it into place.
       mkdirSync(this.dir, { recursive: true });
-      writeFileSync(marker, `${new Date().toISOString()}\n`);
-      rmSync(marker, { force: true });
+      this.writeClaim(writer);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw new UsageError(`state.dir: cannot write to ${this.dir}: ${e.code ?? e.message}`);
     }
+    this.writer = writer;
+  }
+
+  private writeClaim(writer: StateWriter): void {
+    const path = join(this.dir, WRITER_FILE);
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(writer)}\n`);
+    renameSync(tmp, path);
   }
 
   close(): void {}
