@@ -38,7 +38,7 @@ export class StateTakenError extends FnwatchError {
   ) {
     super(
       `${field}: ${location} is now written by another fnwatch (host ${by.host}, pid ${by.pid}, started ${by.startedAt}); ` +
-        `this instance no longer saves its baselines there: give each replica its own ${field}`,
+        `this instance no longer saves its baselines there (a successor started before this one stopped, or two replicas share it: give each its own ${field})`,
       false,
       'state-taken',
     );
