@@ -40,6 +40,13 @@ describe('report', () => {
     expect(good).toMatch(/heap at 100,000 functions\s+171\.7 MB\s+< 256 MB at 100k\s+met/);
   });
 
+  it('shows the floor with JSON messages parsed as a comparison, without a target, when it was measured', () => {
+    const f = figures(0.5, 1800);
+    expect(table(f)).not.toContain('for comparison');
+    f.throughput!.floor_with_messages_events_per_s = 400_000;
+    expect(table(f)).toMatch(/for comparison: floor \+ JSON\.parse of JSON messages\s+400,000 events\/s\s+pipeline at ×0\.75 of it/);
+  });
+
   it('says what was not measured instead of printing a number', () => {
     const md = markdown(figures(0.5, 3000), 'npm run bench -- --quick', 'Notes.');
     expect(md).toContain('`nproc` = 2, CPU: Test CPU, Node v20.0.0');

@@ -80,6 +80,14 @@ export function rows(f: BenchFigures): string[][] {
   if (t) {
     out.push(['payloads', `${n(t.payloads)} × ${t.events_per_payload} log events (${n(t.bytes_per_payload)} B base64)`, '~100 events', '']);
     out.push(['floor: base64 + gunzip + JSON.parse', `${n(t.floor_events_per_s)} events/s`, '', `(${Math.round(t.floor_split.base64 * 100)}% / ${Math.round(t.floor_split.gunzip * 100)}% / ${Math.round(t.floor_split.json * 100)}%)`]);
+    if (t.floor_with_messages_events_per_s) {
+      out.push([
+        'for comparison: floor + JSON.parse of JSON messages',
+        `${n(t.floor_with_messages_events_per_s)} events/s`,
+        '',
+        `pipeline at ×${(t.pipeline_events_per_s / t.floor_with_messages_events_per_s).toFixed(2)} of it`,
+      ]);
+    }
     out.push(['parser alone (null sink)', `${n(t.parse_events_per_s)} events/s`, '', `×${(t.parse_events_per_s / t.floor_events_per_s).toFixed(2)} of floor`]);
     out.push(['full pipeline, one core', `${n(t.pipeline_events_per_s)} events/s`, '', `${n(t.normalized_events)} normalized events`]);
     out.push(['pipeline ÷ floor', `×${t.ratio.toFixed(2)}`, `≥ ×${TARGETS.ratio}`, verdict(t.ratio >= TARGETS.ratio)]);
