@@ -141,6 +141,31 @@ describe('ShardMerge', () => {
     expect(out.flatMap((x) => x.items).map((i) => `${i.position.shard}${i.position.sequence}`)).toEqual(['B0', 'B1', 'A0', 'A1', 'A2', 'A3', 'A4', 'A5']);
   });
 
+  it('hands on what it holds when the shard it waited for goes idle between two readings of the clock', async () => {
+    // A live source with one old record and then nothing more. The clock moves 200 ms at each reading,
+    // so the starting wait (1 s) can end between the check of what may go on and the computing of how
+    // long to wait: a merge that read the clock twice there waited for the source for ever.
+    let t = Date.now();
+    const now = () => (t += 200);
+    let wake = (): void => {};
+    const source: Source = {
+      name: 'live',
+      async *batches() {
+        yield { items: [{ type: 'payload', data: 'A/0', position: { shard: 'A', sequence: '0' }, arrival: T0 }], ack: () => {} };
+        await new Promise<void>((r) => (wake = r)); // nothing more until closed
+      },
+      async close() {
+        wake();
+      },
+    };
+    const merge = new ShardMerge(source, { maxWaitMs: 1_000, now });
+    const it = merge.batches()[Symbol.asyncIterator]();
+    const first = await Promise.race([it.next(), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 3_000))]);
+    expect(first).not.toBe('stuck');
+    expect(((first as IteratorResult<Batch>).value as Batch).items.map((i) => i.position.sequence)).toEqual(['0']);
+    await merge.close();
+  });
+
   it('hands on live records at once, even while another shard is expected', async () => {
     // maxWait is a minute: a held live record would make this test time out.
     const now = Date.now();

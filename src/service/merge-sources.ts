@@ -182,14 +182,17 @@ export class ShardMerge implements Source {
     try {
       for (;;) {
         if (this.closing) return;
-        const out = this.release(this.now());
+        // One reading of the clock for both: read twice, a shard could be active when deciding that
+        // nothing may go on and idle when computing the wait, which was then "for ever".
+        const now = this.now();
+        const out = this.release(now);
         if (out.length > 0) {
           yield this.handOn(out);
           continue;
         }
         if (this.ended) return;
         this.next ??= it.next();
-        const r = await settleWithin(this.next, this.waitMs(this.now()));
+        const r = await settleWithin(this.next, this.waitMs(now));
         if (r === TIMED_OUT) continue;
         this.next = undefined;
         if (r.done) this.ended = true;
@@ -283,9 +286,12 @@ export class ShardMerge implements Source {
     for (const [key, lane] of this.lanes) {
       if (lane.size > 0) continue;
       const idleIn = lane.lastBatchAt + this.maxWaitMs - now;
-      // An idle shard holds no one back; a closed one (resharding) is forgotten.
-      if (idleIn <= 0) this.lanes.delete(key);
-      else until = Math.min(until, idleIn);
+      // An idle shard holds no one back; a closed one (resharding) is forgotten, and what it held
+      // back may go on now.
+      if (idleIn <= 0) {
+        this.lanes.delete(key);
+        until = 0;
+      } else until = Math.min(until, idleIn);
     }
     return until;
   }
