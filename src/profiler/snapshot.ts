@@ -61,16 +61,27 @@ export interface BaselineFleet {
 export function saveBaseline(dir: string, snap: BaselineSnapshot): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, BASELINE_FILE);
+  writeFileAtomically(path, JSON.stringify(snap));
+  return path;
+}
+
+/**
+ * Writes `text` to `path` through a temporary file beside it (fsync, then rename): a reader sees the
+ * old file or the new one, never a part of one.
+ *
+ * @example
+ * writeFileAtomically('/var/lib/fnwatch/state/writer.json', JSON.stringify(writer));
+ */
+export function writeFileAtomically(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JSON.stringify(snap));
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  return path;
 }
 
 /**

@@ -13,10 +13,10 @@
  * save is refused with a {@link StateTakenError} naming that instance, instead of the two
  * overwriting each other's baselines in turns.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../core/contracts.ts';
-import { BASELINE_FILE, saveBaseline } from '../profiler/snapshot.ts';
+import { BASELINE_FILE, saveBaseline, writeFileAtomically } from '../profiler/snapshot.ts';
 import type { ServiceConfig } from './config.ts';
 import { S3StateStore } from './s3-state-store.ts';
 import { loadState, type ServiceSnapshot } from './state.ts';
@@ -85,10 +85,7 @@ export class DirectoryStateStore implements StateStore {
   }
 
   private writeClaim(writer: StateWriter): void {
-    const path = join(this.dir, WRITER_FILE);
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify(writer)}\n`);
-    renameSync(tmp, path);
+    writeFileAtomically(join(this.dir, WRITER_FILE), `${JSON.stringify(writer)}\n`);
   }
 
   close(): void {}
