@@ -96,14 +96,8 @@ export class S3StateStore implements StateStore {
   }
 
   async load(): Promise<ServiceSnapshot | undefined> {
-    let text: string;
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: this.target.key }));
-      text = (await out.Body?.transformToString('utf8')) ?? '';
-    } catch (err) {
-      if (errorName(err) === 'NoSuchKey') return undefined;
-      throw await this.failure('read', err);
-    }
+    const text = await this.getText(this.target.key);
+    if (text === undefined) return undefined;
     try {
       return parseState(text, this.location);
     } catch (err) {
@@ -117,13 +111,7 @@ export class S3StateStore implements StateStore {
       if (current && current.id !== this.writer.id) throw new StateTakenError(this.field, this.location, current);
       if (!current) await this.putWriter(this.writer);
     }
-    try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.target.bucket, Key: this.target.key, Body: JSON.stringify(snapshot), ContentType: 'application/json' }),
-      );
-    } catch (err) {
-      throw await this.failure('write', err);
-    }
+    await this.putText(this.target.key, JSON.stringify(snapshot));
     return this.location;
   }
 
@@ -140,24 +128,32 @@ export class S3StateStore implements StateStore {
     return this.target.prefix ? `${this.target.prefix}/${WRITER_FILE}` : WRITER_FILE;
   }
 
-  private async putWriter(writer: StateWriter): Promise<void> {
-    const key = this.writerKey();
-    try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: key, Body: `${JSON.stringify(writer)}\n`, ContentType: 'application/json' }));
-    } catch (err) {
-      throw await this.failure('write', err, `s3://${this.target.bucket}/${key}`);
-    }
+  private putWriter(writer: StateWriter): Promise<void> {
+    return this.putText(this.writerKey(), `${JSON.stringify(writer)}\n`);
   }
 
   /** The writer `writer.json` names now; undefined when there is none (or it is not one). */
   private async currentWriter(): Promise<StateWriter | undefined> {
-    const key = this.writerKey();
+    const text = await this.getText(this.writerKey());
+    return text === undefined ? undefined : parseStateWriter(text);
+  }
+
+  /** The object's text; undefined when there is no such key. Other failures as {@link failure}. */
+  private async getText(key: string): Promise<string | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.target.bucket, Key: key }));
-      return parseStateWriter((await out.Body?.transformToString('utf8')) ?? '');
+      return (await out.Body?.transformToString('utf8')) ?? '';
     } catch (err) {
       if (errorName(err) === 'NoSuchKey') return undefined;
       throw await this.failure('read', err, `s3://${this.target.bucket}/${key}`);
+    }
+  }
+
+  private async putText(key: string, body: string): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.target.bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    } catch (err) {
+      throw await this.failure('write', err, `s3://${this.target.bucket}/${key}`);
     }
   }
 
@@ -166,7 +162,7 @@ export class S3StateStore implements StateStore {
   }
 
   /** One line naming the field, the bucket and what to do; UsageError for what only the operator can fix. */
-  private async failure(op: 'read' | 'write', err: unknown, location = this.location): Promise<FnwatchError> {
+  private async failure(op: 'read' | 'write', err: unknown, location: string): Promise<FnwatchError> {
     const { bucket } = this.target;
     const name = errorName(err);
     const what = `${this.field}: cannot ${op} ${location}`;
